@@ -1,0 +1,3 @@
+"""Mometrics control plane."""
+
+__version__ = "0.1.0"

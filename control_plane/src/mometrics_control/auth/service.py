@@ -1,0 +1,123 @@
+"""Accounts, logins and refresh-token rotation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mometrics_control.auth import tokens
+from mometrics_control.auth.schemas import TokenPair
+from mometrics_control.config import Settings
+from mometrics_control.errors import Conflict, Unauthenticated
+from mometrics_control.models import Membership, Organization, RefreshToken, User
+
+log = logging.getLogger("mometrics.auth")
+
+# Verified against when the email is unknown, so both paths cost the same.
+_DUMMY_HASH = tokens.hash_password("not-a-real-password")
+
+
+async def register(
+    session: AsyncSession, email: str, password: str, organization_name: str | None
+) -> User:
+    """Create a user and an organisation owned by that user."""
+    email = email.lower()
+    user = User(id=uuid.uuid4(), email=email, password_hash=tokens.hash_password(password))
+    organization = Organization(
+        id=uuid.uuid4(), name=organization_name or f"{email.split('@')[0]}'s organisation"
+    )
+    session.add_all([user, organization])
+    try:
+        await session.flush()
+        session.add(Membership(user_id=user.id, organization_id=organization.id, role="owner"))
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("an account with this email already exists") from None
+    log.info("user registered", extra={"user_id": str(user.id)})
+    return user
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await session.scalar(select(User).where(User.email == email.lower()))
+    if user is None:
+        tokens.verify_password(_DUMMY_HASH, password)
+        raise Unauthenticated("wrong email or password")
+    if not tokens.verify_password(user.password_hash, password):
+        raise Unauthenticated("wrong email or password")
+    return user
+
+
+async def issue_tokens(
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    family_id: uuid.UUID | None = None,
+) -> TokenPair:
+    secret = tokens.new_secret()
+    session.add(
+        RefreshToken(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=tokens.hash_secret(secret),
+            expires_at=dt.datetime.now(dt.UTC)
+            + dt.timedelta(seconds=settings.refresh_token_ttl_s),
+        )
+    )
+    await session.commit()
+    return TokenPair(
+        access_token=tokens.issue_access_token(settings, user_id),
+        refresh_token=secret,
+        expires_in=settings.access_token_ttl_s,
+    )
+
+
+async def rotate_refresh_token(
+    session: AsyncSession, settings: Settings, refresh_token: str
+) -> TokenPair:
+    """Exchange a refresh token for a new pair, revoking the old token.
+
+    A token that was already rotated or revoked revokes its whole family.
+    """
+    now = dt.datetime.now(dt.UTC)
+    stored = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == tokens.hash_secret(refresh_token))
+        .with_for_update()
+    )
+    if stored is None or stored.expires_at <= now:
+        raise Unauthenticated("invalid or expired refresh token; log in again")
+    if stored.revoked_at is not None:
+        await revoke_family(session, stored.family_id)
+        log.warning(
+            "revoked refresh token reused; family revoked",
+            extra={"user_id": str(stored.user_id), "family_id": str(stored.family_id)},
+        )
+        raise Unauthenticated("refresh token was already used; log in again")
+    stored.revoked_at = now
+    return await issue_tokens(session, settings, stored.user_id, stored.family_id)
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC))
+    )
+    await session.commit()
+
+
+async def logout(session: AsyncSession, refresh_token: str) -> None:
+    stored = await session.scalar(
+        select(RefreshToken).where(
+            RefreshToken.token_hash == tokens.hash_secret(refresh_token)
+        )
+    )
+    if stored is not None:
+        await revoke_family(session, stored.family_id)

@@ -1,0 +1,137 @@
+"""Settings of the control plane, read from MOMETRICS_* environment variables.
+
+Every process (api, gateway, worker, scheduler) reads the same Settings, so a
+deployment sets one environment for all of them. Values are validated at
+start; a bad value stops the process with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOMETRICS_", extra="ignore")
+
+    env: Environment = Environment.PRODUCTION
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/mometrics"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    jwt_secret: SecretStr = SecretStr("")
+    jwt_issuer: str = "mometrics"
+    jwt_audience: str = "mometrics-api"
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=3600, le=365 * 86_400)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65_535)
+    # Origins allowed by CORS, comma separated; empty allows none.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # Folder of the built dashboard served at /; empty serves none.
+    dashboard_dir: str = ""
+
+    # host:port the gateway listens on.
+    gateway_listen: str = "127.0.0.1:50051"
+    gateway_tls_cert: str = ""
+    gateway_tls_key: str = ""
+    # Replica name in logs and in Redis; defaults to host name and pid.
+    gateway_id: str = ""
+    heartbeat_interval_s: int = Field(default=10, ge=1, le=300)
+    # An agent silent for this many heartbeat periods is considered gone.
+    liveness_heartbeats: int = Field(default=3, ge=2, le=20)
+    max_batch_results: int = Field(default=5000, ge=1, le=100_000)
+
+    # Allow monitors aimed at loopback, private and link-local addresses.
+    allow_private_targets: bool = False
+    # Days of raw results kept before their partitions are dropped.
+    retention_days: int = Field(default=90, ge=1, le=3650)
+
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return to_asyncpg_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        secret = self.jwt_secret.get_secret_value()
+        if self.env is Environment.DEVELOPMENT and not secret:
+            self.jwt_secret = SecretStr(DEV_JWT_SECRET)
+            return self
+        if not secret:
+            raise ValueError(
+                "MOMETRICS_JWT_SECRET is missing: set it to a random string of "
+                "at least 32 characters (for example `openssl rand -hex 32`)"
+            )
+        if self.env is Environment.PRODUCTION and (
+            secret == DEV_JWT_SECRET or len(secret) < 32
+        ):
+            raise ValueError(
+                "MOMETRICS_JWT_SECRET is a placeholder or shorter than 32 "
+                "characters; set a random secret outside development"
+            )
+        return self
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Return the URL with the asyncpg driver that SQLAlchemy needs."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+def to_libpq_url(url: str) -> str:
+    """Return the URL in the plain form that asyncpg.connect accepts."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings, raising ConfigError with a clear line."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            name = f"MOMETRICS_{field.upper()}" if field else "configuration"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if field else message)
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,258 @@
+"""Reads of results: current state, uptime, raw results and the overview."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+
+from redis.asyncio import Redis
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mometrics_control.agents import registry
+from mometrics_control.errors import InvalidInput
+from mometrics_control.models import Monitor
+from mometrics_control.models import RegionState as RegionStateRow
+from mometrics_control.results import uptime
+from mometrics_control.results.schemas import (
+    Latency,
+    MonitorStatus,
+    Phases,
+    RegionState,
+    RegionUptime,
+    ResultPage,
+    ResultRead,
+    UptimeRead,
+)
+
+_STATUS_NAMES = {1: "up", 2: "down", 3: "unknown"}
+_STATUS_CODES = {"up": 1, "down": 2, "unknown": 3}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def is_stale(monitor: Monitor, last_scheduled_at: dt.datetime, now: dt.datetime) -> bool:
+    """Return whether a region's last result is too old to stand for now."""
+    allowed = dt.timedelta(seconds=2 * monitor.interval_seconds + 30)
+    return now - last_scheduled_at > allowed
+
+
+async def region_states(
+    session: AsyncSession,
+    redis: Redis,
+    monitor: Monitor,
+    liveness_s: float,
+) -> list[RegionState]:
+    rows = {
+        row.region: row
+        for row in await session.scalars(
+            select(RegionStateRow).where(RegionStateRow.monitor_id == monitor.id)
+        )
+    }
+    now = _now()
+    states = []
+    for region in monitor.regions:
+        row = rows.get(region)
+        has_agent = bool(await registry.live_agents(redis, region, liveness_s))
+        if not has_agent:
+            status = "no_coverage"
+        elif row is None or is_stale(monitor, row.last_scheduled_at, now):
+            status = "no_data"
+        else:
+            status = row.status
+        states.append(
+            RegionState(
+                region=region,
+                status=status,  # type: ignore[arg-type]
+                last_latency_ms=row.last_latency_ms if row else None,
+                last_checked_at=row.last_scheduled_at if row else None,
+                last_error=row.last_error if row and row.status == "down" else None,
+            )
+        )
+    return states
+
+
+def monitor_status(monitor: Monitor, states: list[RegionState]) -> MonitorStatus:
+    if monitor.paused:
+        return "paused"
+    down = sum(1 for state in states if state.status == "down")
+    known = sum(1 for state in states if state.status in ("up", "down"))
+    if down >= uptime.effective_quorum(monitor.quorum, len(monitor.regions)):
+        return "down"
+    if known == 0:
+        return "no_data"
+    if down > 0 or known < len(states):
+        return "degraded"
+    return "up"
+
+
+def parse_window(
+    window: str | None, since: dt.datetime | None, until: dt.datetime | None
+) -> tuple[str, dt.datetime, dt.datetime]:
+    now = _now()
+    if since is not None or until is not None:
+        if since is None:
+            raise InvalidInput.for_field("since", "required when until is given")
+        until = until or now
+        if since.tzinfo is None or until.tzinfo is None:
+            raise InvalidInput.for_field("since", "times must carry a time zone offset")
+        if since >= until:
+            raise InvalidInput.for_field("since", "must be before until")
+        if until - since > dt.timedelta(days=400):
+            raise InvalidInput.for_field("since", "a custom range spans at most 400 days")
+        return "custom", since, until
+    window = window or "24h"
+    if window not in uptime.WINDOWS:
+        raise InvalidInput.for_field(
+            "window", f"must be one of {', '.join(uptime.WINDOWS)}; got {window!r}"
+        )
+    return window, now - uptime.WINDOWS[window], now
+
+
+async def uptime_for(
+    session: AsyncSession,
+    redis: Redis,
+    monitor: Monitor,
+    window: str,
+    since: dt.datetime,
+    until: dt.datetime,
+    liveness_s: float,
+) -> UptimeRead:
+    # TODO: long windows read raw rows; rollups per minute, hour and day
+    # will answer 30 and 90 days without scanning every result.
+    spans = await uptime.load_spans(session, monitor.id, monitor.interval_seconds, since, until)
+    latency = await uptime.load_latency(session, monitor.id, since, until)
+    totals = uptime.region_totals(spans)
+    window_s = (until - since).total_seconds()
+    states = {s.region: s for s in await region_states(session, redis, monitor, liveness_s)}
+    regions = []
+    for region in monitor.regions:
+        observed, up = totals.get(region, (0.0, 0.0))
+        checks, region_latency = latency.get(region, (0, None))
+        state = states[region]
+        regions.append(
+            RegionUptime(
+                region=region,
+                status=state.status,
+                uptime=up / observed if observed > 0 else None,
+                coverage=min(1.0, observed / window_s),
+                checks=checks,
+                latency_ms=Latency(**region_latency) if region_latency else None,
+                last_checked_at=state.last_checked_at,
+            )
+        )
+    quorum = uptime.effective_quorum(monitor.quorum, len(monitor.regions))
+    observed, up = uptime.overall_totals(spans, quorum)
+    _, overall_latency = latency.get(None, (0, None))
+    return UptimeRead(
+        monitor_id=monitor.id,
+        window=window,
+        since=since,
+        until=until,
+        status=monitor_status(monitor, list(states.values())),
+        uptime=up / observed if observed > 0 else None,
+        coverage=min(1.0, observed / window_s),
+        latency_ms=Latency(**overall_latency) if overall_latency else None,
+        regions=regions,
+    )
+
+
+def _encode_cursor(scheduled_at: dt.datetime, region: str) -> str:
+    raw = f"{scheduled_at.isoformat()}|{region}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, region = raw.split("|", 1)
+        return dt.datetime.fromisoformat(moment), region
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.for_field("cursor", "invalid cursor; use next_cursor as given") from None
+
+
+async def list_results(
+    session: AsyncSession,
+    monitor_id: uuid.UUID,
+    region: str | None,
+    status: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> ResultPage:
+    """Return results newest first, with a keyset cursor for the next page."""
+    conditions = ["monitor_id = :monitor_id"]
+    params: dict[str, object] = {"monitor_id": monitor_id, "limit": limit + 1}
+    if region:
+        conditions.append("region = :region")
+        params["region"] = region
+    if status:
+        if status not in _STATUS_CODES:
+            raise InvalidInput.for_field("status", "must be up, down or unknown")
+        conditions.append("status = :status")
+        params["status"] = _STATUS_CODES[status]
+    if since:
+        conditions.append("scheduled_at >= :since")
+        params["since"] = since
+    if until:
+        conditions.append("scheduled_at < :until")
+        params["until"] = until
+    if cursor:
+        params["cursor_at"], params["cursor_region"] = _decode_cursor(cursor)
+        conditions.append("(scheduled_at, region) < (:cursor_at, :cursor_region)")
+    query = text(
+        "SELECT * FROM check_results WHERE "
+        + " AND ".join(conditions)
+        + " ORDER BY scheduled_at DESC, region DESC LIMIT :limit"
+    )
+    rows = list(await session.execute(query, params))
+    items = [
+        ResultRead(
+            region=row.region,
+            agent_id=row.agent_id,
+            status=_STATUS_NAMES[row.status],  # type: ignore[arg-type]
+            latency_ms=round(row.latency_ms, 3),
+            scheduled_at=row.scheduled_at,
+            started_at=row.started_at,
+            status_code=row.status_code or None,
+            error_class=row.error_class,
+            error_message=row.error_message,
+            phases=Phases(
+                dns_ms=row.dns_ms,
+                connect_ms=row.connect_ms,
+                tls_ms=row.tls_ms,
+                first_byte_ms=row.first_byte_ms,
+                transfer_ms=row.transfer_ms,
+            ),
+            is_low_confidence=row.is_low_confidence,
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _encode_cursor(last.scheduled_at, last.region)
+    return ResultPage(items=items, next_cursor=next_cursor)
+
+
+async def sparkline(
+    session: AsyncSession, monitor_id: uuid.UUID, points: int = 30
+) -> list[float | None]:
+    """Return the latest latencies (mean over regions per run), oldest first."""
+    rows = await session.execute(
+        text(
+            """
+            SELECT avg(latency_ms) FILTER (WHERE status = 1) AS latency
+            FROM check_results
+            WHERE monitor_id = :monitor_id AND scheduled_at > now() - interval '1 day'
+            GROUP BY scheduled_at ORDER BY scheduled_at DESC LIMIT :points
+            """
+        ),
+        {"monitor_id": monitor_id, "points": points},
+    )
+    values = [None if row.latency is None else round(float(row.latency), 2) for row in rows]
+    return list(reversed(values))

@@ -1,0 +1,34 @@
+"""Prometheus metrics of the agent, served on /metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from mometrics_agent.checks.base import CheckOutcome
+
+CHECKS = Counter("mometrics_agent_checks_total", "Checks run", ["kind", "outcome"])
+FAILURES = Counter("mometrics_agent_failures_total", "Failed checks by class", ["error_class"])
+OVERRUNS = Counter(
+    "mometrics_agent_overruns_total", "Runs skipped because the previous run was still going"
+)
+ASSIGNED = Gauge("mometrics_agent_assigned_monitors", "Monitors assigned to this agent")
+SPOOL_SIZE = Gauge("mometrics_agent_spool_results", "Results in the spool awaiting ack")
+SPOOL_EVICTED = Counter(
+    "mometrics_agent_spool_evicted_total", "Results evicted from a full spool"
+)
+STREAM_CONNECTED = Gauge("mometrics_agent_stream_connected", "1 while the gateway stream is up")
+RECONNECTS = Counter("mometrics_agent_reconnects_total", "Stream reconnect attempts")
+LOOP_LAG = Histogram(
+    "mometrics_agent_loop_lag_seconds",
+    "Event-loop wake-up lag",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def record_outcome(kind: str, outcome: CheckOutcome) -> None:
+    CHECKS.labels(kind=kind, outcome="up" if outcome.is_up else "down").inc()
+    if outcome.error_class is not None:
+        FAILURES.labels(error_class=str(outcome.error_class)).inc()

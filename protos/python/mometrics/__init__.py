@@ -1,0 +1,1 @@
+"""Generated protobuf packages of Mometrics; see protos/ for the sources."""

@@ -1,0 +1,51 @@
+import { Box, Paper, Skeleton, Stack, Typography } from "@mui/material";
+import { useState, type ReactNode } from "react";
+import { useUptime } from "../../api/hooks/monitors";
+import type { Monitor, UptimeWindow } from "../../api/types";
+import { ErrorState } from "../../components/QueryState";
+import { IncidentList } from "./IncidentList";
+import { LatencyPanel } from "./LatencyPanel";
+import { MonitorHeader } from "./MonitorHeader";
+import { RegionUptimeTable } from "./RegionUptimeTable";
+import { ResultsTable } from "./ResultsTable";
+import { WindowPicker } from "./WindowPicker";
+
+function Section({ title, action, children }: { title: string; action?: ReactNode; children: ReactNode }) {
+  return (
+    <Box component="section" sx={{ mb: 4 }}>
+      <Stack direction="row" alignItems="center" justifyContent="space-between" sx={{ mb: 1.5 }}>
+        <Typography variant="h2">{title}</Typography>
+        {action}
+      </Stack>
+      {children}
+    </Box>
+  );
+}
+
+export function MonitorDetail({ monitor }: { monitor: Monitor }) {
+  const [window, setWindow] = useState<UptimeWindow>("24h");
+  const uptime = useUptime(monitor.id, window);
+  const picker = <WindowPicker value={window} onChange={setWindow} />;
+
+  return (
+    <Box>
+      <MonitorHeader monitor={monitor} status={uptime.data?.status ?? null} />
+      <Section title="Regions" action={picker}>
+        {uptime.isPending && <Skeleton variant="rectangular" height={120} />}
+        {uptime.isError && <ErrorState error={uptime.error} onRetry={() => void uptime.refetch()} />}
+        {uptime.data && <RegionUptimeTable uptime={uptime.data} />}
+      </Section>
+      <Section title={`Latency (p50), ${window}`}>
+        <Paper variant="outlined" sx={{ p: 2 }}>
+          <LatencyPanel monitorId={monitor.id} window={window} />
+        </Paper>
+      </Section>
+      <Section title="Incidents">
+        <IncidentList monitorId={monitor.id} />
+      </Section>
+      <Section title="Recent checks">
+        <ResultsTable monitorId={monitor.id} regions={monitor.regions} />
+      </Section>
+    </Box>
+  );
+}

@@ -13,7 +13,16 @@ export default defineConfig({
   },
   build: {
     outDir: "dist",
-    chunkSizeWarningLimit: 600,
+    rollupOptions: {
+      output: {
+        // Libraries change less often than the app, so they get their own cacheable chunks.
+        manualChunks: {
+          react: ["react", "react-dom", "react-router-dom"],
+          mui: ["@mui/material", "@emotion/react", "@emotion/styled"],
+          query: ["@tanstack/react-query"],
+        },
+      },
+    },
   },
   test: {
     environment: "jsdom",

@@ -20,7 +20,7 @@ class KeyValueFormatter(logging.Formatter):
         fields = {
             key: value
             for key, value in vars(record).items()
-            if key not in _STANDARD_ATTRS and not key.startswith("_")
+            if key not in _STANDARD_ATTRS and key != "color_message" and not key.startswith("_")
         }
         if fields:
             line += " " + " ".join(f"{key}={_render(value)}" for key, value in fields.items())

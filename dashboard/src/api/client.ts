@@ -17,8 +17,7 @@ export interface RequestOptions {
 type RefreshOutcome = "renewed" | "rejected" | "unreachable";
 
 export type ConditionalResult<T> =
-  | { notModified: true }
-  | { notModified: false; data: T; etag: string | null };
+  { notModified: true } | { notModified: false; data: T; etag: string | null };
 
 export interface ApiClientOptions {
   baseUrl?: string;
@@ -28,7 +27,11 @@ export interface ApiClientOptions {
   organizationId?: () => string | null;
 }
 
-export function buildUrl(baseUrl: string, path: string, query?: Record<string, QueryValue>): string {
+export function buildUrl(
+  baseUrl: string,
+  path: string,
+  query?: Record<string, QueryValue>,
+): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined || value === null || value === "") continue;
@@ -116,7 +119,7 @@ export class ApiClient {
     this.tokens.set(toStoredTokens(pair));
   }
 
-  /** Revokes the refresh token on the server (best effort) and forgets both tokens locally. */
+  /** Clears both tokens locally, then asks the server to revoke the refresh token (best effort). */
   async logout(): Promise<void> {
     const current = this.tokens.get();
     this.tokens.clear();

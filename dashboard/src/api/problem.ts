@@ -124,8 +124,8 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Field errors of an ApiError, keeping only the given form fields; messages for other fields
- * are returned as `rest` so the form can show them in its banner and none is lost.
+ * Splits the field errors of an ApiError into those of the given form fields and the rest.
+ * The form shows `rest` in its banner, so no message is lost.
  */
 export function splitFieldErrors(
   error: unknown,

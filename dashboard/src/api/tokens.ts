@@ -1,6 +1,6 @@
 import type { TokenPair } from "./types";
 
-/** Where the client keeps the current access and refresh tokens. */
+/** Storage for the current access and refresh tokens. */
 export interface TokenStore {
   get(): StoredTokens | null;
   set(tokens: StoredTokens): void;

@@ -25,10 +25,23 @@ export function Sparkline({
       : `Latency from ${formatLatency(shape.min)} to ${formatLatency(shape.max)}`;
 
   return (
-    <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
+    <svg
+      width={width}
+      height={height}
+      viewBox={`0 0 ${width} ${height}`}
+      role="img"
+      aria-label={label}
+    >
       <title>{label}</title>
       {shape.paths.map((d, index) => (
-        <path key={index} d={d} fill="none" stroke={color} strokeWidth={1.5} strokeLinejoin="round" />
+        <path
+          key={index}
+          d={d}
+          fill="none"
+          stroke={color}
+          strokeWidth={1.5}
+          strokeLinejoin="round"
+        />
       ))}
       {shape.dots.map((dot, index) => (
         <circle key={index} cx={dot.x} cy={dot.y} r={1.5} fill={color} />

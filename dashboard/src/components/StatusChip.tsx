@@ -26,7 +26,11 @@ export function StatusChip({ status, label, tooltip, size = "small" }: StatusChi
       variant={isHollow ? "outlined" : "filled"}
       sx={
         isHollow
-          ? { borderColor: color, color, borderStyle: status === "no_coverage" ? "dashed" : "solid" }
+          ? {
+              borderColor: color,
+              color,
+              borderStyle: status === "no_coverage" ? "dashed" : "solid",
+            }
           : { bgcolor: color, color: theme.palette.getContrastText(color) }
       }
     />

@@ -7,7 +7,7 @@ interface TimeProps {
   relative?: boolean;
 }
 
-/** A time in the viewer's time zone, with the UTC time in a tooltip. */
+/** Renders a time in the viewer's time zone, with the UTC time in a tooltip. */
 export function Time({ value, relative = false }: TimeProps) {
   if (!value) return <span>–</span>;
   const text = relative ? formatRelativeTime(value) : formatLocalTime(value);

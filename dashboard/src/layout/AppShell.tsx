@@ -15,9 +15,10 @@ import {
   Tooltip,
   Typography,
 } from "@mui/material";
-import { useState } from "react";
+import { Suspense, useState } from "react";
 import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { useMe } from "../api/hooks/me";
+import { LoadingState } from "../components/QueryState";
 import { useAuth } from "../auth/AuthProvider";
 import { LAYOUT } from "../theme";
 import { useColorMode } from "./ColorMode";
@@ -58,7 +59,11 @@ export function AppShell() {
           <Typography variant="h3" component="span" color="primary" sx={{ mr: 2 }}>
             Mometrics
           </Typography>
-          <Box component="nav" aria-label="Main" sx={{ display: { xs: "none", md: "flex" }, gap: 0.5 }}>
+          <Box
+            component="nav"
+            aria-label="Main"
+            sx={{ display: { xs: "none", md: "flex" }, gap: 0.5 }}
+          >
             {NAV_ITEMS.map((item) => (
               <Button
                 key={item.to}
@@ -78,7 +83,10 @@ export function AppShell() {
             </Box>
           )}
           <Tooltip title={mode === "dark" ? "Use light mode" : "Use dark mode"}>
-            <IconButton onClick={toggle} aria-label={mode === "dark" ? "Use light mode" : "Use dark mode"}>
+            <IconButton
+              onClick={toggle}
+              aria-label={mode === "dark" ? "Use light mode" : "Use dark mode"}
+            >
               {mode === "dark" ? <LightModeIcon /> : <DarkModeIcon />}
             </IconButton>
           </Tooltip>
@@ -117,7 +125,9 @@ export function AppShell() {
         tabIndex={-1}
         sx={{ maxWidth: LAYOUT.contentMaxWidth, mx: "auto", p: { xs: 1.5, sm: 3 } }}
       >
-        <Outlet />
+        <Suspense fallback={<LoadingState />}>
+          <Outlet />
+        </Suspense>
       </Box>
     </Box>
   );

@@ -14,8 +14,10 @@ export function floorUptimePercent(fraction: number | null): number | null {
   const scale = 10 ** UPTIME_DECIMALS;
   // The small epsilon absorbs binary rounding (0.29 * 1e5 is 28999.999999999996) without ever
   // lifting a real fraction such as 0.999996 into the next step.
-  const floored = Math.floor(clamped * 100 * scale + 1e-6) / scale;
-  return floored;
+  const steps = Math.floor(clamped * 100 * scale + 1e-6);
+  // Anything below 1 must stay below 100 %, even where the epsilon rounded it up.
+  const cappedSteps = clamped < 1 ? Math.min(steps, 100 * scale - 1) : steps;
+  return cappedSteps / scale;
 }
 
 /** Uptime for display: "99.999 %", "100 %" only for exactly full uptime, "no data" for null. */

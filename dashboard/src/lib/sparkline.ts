@@ -18,7 +18,9 @@ export function shapeSparkline(
   height: number,
   padding = 2,
 ): SparklineShape {
-  const present = values.filter((value): value is number => value !== null && Number.isFinite(value));
+  const present = values.filter(
+    (value): value is number => value !== null && Number.isFinite(value),
+  );
   if (present.length === 0) return { paths: [], dots: [], min: null, max: null };
 
   const min = Math.min(...present);

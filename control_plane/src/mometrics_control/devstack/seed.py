@@ -16,7 +16,7 @@ from mometrics_control.models import User
 
 log = logging.getLogger("mometrics.devstack")
 
-DEV_EMAIL = "dev@mometrics.local"
+DEV_EMAIL = "dev@example.com"
 DEV_PASSWORD = "mometrics-dev"
 DEV_REGIONS = ("eu-west", "us-east", "ap-south")
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
 from mometrics_control.config import Settings, to_libpq_url
 from mometrics_control.db import create_engine, create_sessionmaker
-from mometrics_control.gateway.ingest import Transition
+from mometrics_control.alerting.state import Transition
 from mometrics_control.gateway.server import Gateway
 
 log = logging.getLogger("mometrics.gateway")

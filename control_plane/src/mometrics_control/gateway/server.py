@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
 from mometrics_control.agents import registry
 from mometrics_control.agents.service import InvalidAgentToken, authenticate_agent
+from mometrics_control.alerting.state import Transition
 from mometrics_control.config import Settings
 from mometrics_control.gateway.assignment import (
     MonitorDef,
@@ -28,7 +29,7 @@ from mometrics_control.gateway.assignment import (
     load_monitor,
     load_monitors,
 )
-from mometrics_control.gateway.ingest import Ingestor, Transition, validate
+from mometrics_control.gateway.ingest import Ingestor, validate
 from mometrics_control.gateway.session import AgentSession
 from mometrics_control.models import Agent
 from mometrics_control.monitors.service import MONITOR_CHANGES_CHANNEL

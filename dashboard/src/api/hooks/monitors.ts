@@ -17,11 +17,12 @@ import { queryKeys } from "./keys";
 const DETAIL_POLL_MS = 30_000;
 const RESULTS_PAGE_SIZE = 50;
 
-export function useMonitor(id: string) {
+export function useMonitor(id: string, enabled = true) {
   const api = useApi();
   return useQuery({
     queryKey: queryKeys.monitor(id),
     queryFn: ({ signal }) => api.get<Monitor>(`/monitors/${id}`, undefined, signal),
+    enabled,
   });
 }
 
@@ -39,8 +40,7 @@ export function useLatency(id: string, window: UptimeWindow) {
   const api = useApi();
   return useQuery({
     queryKey: queryKeys.latency(id, window),
-    queryFn: ({ signal }) =>
-      api.get<LatencySeries>(`/monitors/${id}/latency`, { window }, signal),
+    queryFn: ({ signal }) => api.get<LatencySeries>(`/monitors/${id}/latency`, { window }, signal),
     refetchInterval: DETAIL_POLL_MS,
     placeholderData: (previous) => previous,
   });

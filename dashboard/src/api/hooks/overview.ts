@@ -24,7 +24,7 @@ export async function fetchOverview(
   const result = await api.getConditional<Overview>("/overview", previous?.etag ?? null, signal);
   if (result.notModified) {
     if (previous) return previous;
-    // A 304 without a cached copy cannot happen with a correct server, but fetch plainly if so.
+    // A correct server sends 304 only for an ETag the client sent, so this path is a fallback.
     return { overview: await api.get<Overview>("/overview", undefined, signal), etag: null };
   }
   return { overview: result.data, etag: result.etag };

@@ -54,7 +54,10 @@ export function AgentTable({ agents }: { agents: Agent[] }) {
                 <TableCell>{agent.name}</TableCell>
                 <TableCell>{agent.region}</TableCell>
                 <TableCell>
-                  <StatusChip status={AGENT_STATUS[agent.status].status} label={AGENT_STATUS[agent.status].label} />
+                  <StatusChip
+                    status={AGENT_STATUS[agent.status].status}
+                    label={AGENT_STATUS[agent.status].label}
+                  />
                 </TableCell>
                 <TableCell sx={{ whiteSpace: "nowrap" }}>
                   <Time value={agent.last_seen_at} relative />

@@ -63,7 +63,14 @@ export function EnrolAgentDialog({ open, knownRegions, onClose }: EnrolAgentDial
           <Box
             component="pre"
             tabIndex={0}
-            sx={{ p: 2, bgcolor: "action.hover", borderRadius: 1, overflowX: "auto", fontSize: 13, m: 0 }}
+            sx={{
+              p: 2,
+              bgcolor: "action.hover",
+              borderRadius: 1,
+              overflowX: "auto",
+              fontSize: 13,
+              m: 0,
+            }}
           >
             {command}
           </Box>
@@ -92,7 +99,9 @@ export function EnrolAgentDialog({ open, knownRegions, onClose }: EnrolAgentDial
         <DialogContent>
           <Stack spacing={2} sx={{ pt: 1 }}>
             {(rest.length > 0 || (enrol.error && Object.keys(fields).length === 0)) && (
-              <Alert severity="error">{rest.length > 0 ? rest.join(" ") : errorMessage(enrol.error)}</Alert>
+              <Alert severity="error">
+                {rest.length > 0 ? rest.join(" ") : errorMessage(enrol.error)}
+              </Alert>
             )}
             <TextField
               label="Name"
@@ -122,7 +131,11 @@ export function EnrolAgentDialog({ open, knownRegions, onClose }: EnrolAgentDial
         </DialogContent>
         <DialogActions>
           <Button onClick={handleClose}>Cancel</Button>
-          <Button type="submit" variant="contained" disabled={enrol.isPending || !name.trim() || !region.trim()}>
+          <Button
+            type="submit"
+            variant="contained"
+            disabled={enrol.isPending || !name.trim() || !region.trim()}
+          >
             Enrol
           </Button>
         </DialogActions>

@@ -4,7 +4,9 @@ import { StatusChip } from "../../components/StatusChip";
 
 export function RegionList({ regions }: { regions: Region[] }) {
   if (regions.length === 0) {
-    return <Typography color="text.secondary">No regions yet: enrol an agent to add one.</Typography>;
+    return (
+      <Typography color="text.secondary">No regions yet: enrol an agent to add one.</Typography>
+    );
   }
   return (
     <Box
@@ -19,7 +21,10 @@ export function RegionList({ regions }: { regions: Region[] }) {
           <Typography variant="h3" component="p" sx={{ mb: 1 }}>
             {region.name}
           </Typography>
-          <StatusChip status={region.has_coverage ? "up" : "no_coverage"} label={region.has_coverage ? "Covered" : "No coverage"} />
+          <StatusChip
+            status={region.has_coverage ? "up" : "no_coverage"}
+            label={region.has_coverage ? "Covered" : "No coverage"}
+          />
           <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
             {region.agents_live} of {region.agents_total} agents live
           </Typography>

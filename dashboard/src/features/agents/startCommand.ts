@@ -7,7 +7,7 @@ export const GATEWAY_PORT = 50051;
  */
 export function agentStartCommand(host: string, region: string, token: string): string {
   return [
-    `MOMETRICS_GATEWAY_ADDRESS=${host}:${GATEWAY_PORT}`,
+    `MOMETRICS_GATEWAY_ADDRESS=${bracketIpv6(host)}:${GATEWAY_PORT}`,
     `MOMETRICS_AGENT_REGION=${shellQuote(region)}`,
     `MOMETRICS_AGENT_TOKEN=${shellQuote(token)}`,
     "mometrics-agent run",
@@ -18,4 +18,9 @@ export function agentStartCommand(host: string, region: string, token: string): 
 export function shellQuote(value: string): string {
   if (/^[A-Za-z0-9_.:/@%+=-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** Wraps a bare IPv6 address in brackets so that a port can follow it. */
+function bracketIpv6(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }

@@ -14,7 +14,8 @@ export function LatencyPanel({ monitorId, window }: { monitorId: string; window:
   const placeholder = <Skeleton variant="rectangular" height={LAYOUT.chartHeight} />;
 
   if (latency.isPending) return placeholder;
-  if (latency.isError) return <ErrorState error={latency.error} onRetry={() => void latency.refetch()} />;
+  if (latency.isError)
+    return <ErrorState error={latency.error} onRetry={() => void latency.refetch()} />;
   if (data.columns[0].length === 0) {
     return <Typography color="text.secondary">No latency data in this window.</Typography>;
   }

@@ -10,7 +10,15 @@ import { RegionUptimeTable } from "./RegionUptimeTable";
 import { ResultsTable } from "./ResultsTable";
 import { WindowPicker } from "./WindowPicker";
 
-function Section({ title, action, children }: { title: string; action?: ReactNode; children: ReactNode }) {
+function Section({
+  title,
+  action,
+  children,
+}: {
+  title: string;
+  action?: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <Box component="section" sx={{ mb: 4 }}>
       <Stack direction="row" alignItems="center" justifyContent="space-between" sx={{ mb: 1.5 }}>
@@ -32,7 +40,9 @@ export function MonitorDetail({ monitor }: { monitor: Monitor }) {
       <MonitorHeader monitor={monitor} status={uptime.data?.status ?? null} />
       <Section title="Regions" action={picker}>
         {uptime.isPending && <Skeleton variant="rectangular" height={120} />}
-        {uptime.isError && <ErrorState error={uptime.error} onRetry={() => void uptime.refetch()} />}
+        {uptime.isError && (
+          <ErrorState error={uptime.error} onRetry={() => void uptime.refetch()} />
+        )}
         {uptime.data && <RegionUptimeTable uptime={uptime.data} />}
       </Section>
       <Section title={`Latency (p50), ${window}`}>

@@ -18,7 +18,13 @@ import { errorMessage } from "../../api/problem";
 import type { Monitor, MonitorStatus } from "../../api/types";
 import { StatusChip } from "../../components/StatusChip";
 
-export function MonitorHeader({ monitor, status }: { monitor: Monitor; status: MonitorStatus | null }) {
+export function MonitorHeader({
+  monitor,
+  status,
+}: {
+  monitor: Monitor;
+  status: MonitorStatus | null;
+}) {
   const navigate = useNavigate();
   const setPaused = useSetPaused(monitor.id);
   const deleteMonitor = useDeleteMonitor();

@@ -42,7 +42,13 @@ export function ResultsTable({ monitorId, regions }: { monitorId: string; region
   return (
     <Box>
       <Stack direction="row" spacing={2} sx={{ mb: 2 }}>
-        <TextField select label="Region" value={region} onChange={(e) => setRegion(e.target.value)} sx={{ minWidth: 140 }}>
+        <TextField
+          select
+          label="Region"
+          value={region}
+          onChange={(e) => setRegion(e.target.value)}
+          sx={{ minWidth: 140 }}
+        >
           <MenuItem value="">All regions</MenuItem>
           {regions.map((name) => (
             <MenuItem key={name} value={name}>
@@ -50,14 +56,22 @@ export function ResultsTable({ monitorId, regions }: { monitorId: string; region
             </MenuItem>
           ))}
         </TextField>
-        <TextField select label="Result" value={status} onChange={(e) => setStatus(e.target.value)} sx={{ minWidth: 120 }}>
+        <TextField
+          select
+          label="Result"
+          value={status}
+          onChange={(e) => setStatus(e.target.value)}
+          sx={{ minWidth: 120 }}
+        >
           <MenuItem value="">All</MenuItem>
           <MenuItem value="up">Up</MenuItem>
           <MenuItem value="down">Down</MenuItem>
         </TextField>
       </Stack>
       {results.isPending && <LoadingState label="Loading results…" />}
-      {results.isError && <ErrorState error={results.error} onRetry={() => void results.refetch()} />}
+      {results.isError && (
+        <ErrorState error={results.error} onRetry={() => void results.refetch()} />
+      )}
       {results.isSuccess && rows.length === 0 && (
         <Typography color="text.secondary">No check results match.</Typography>
       )}
@@ -141,9 +155,7 @@ function ResultRow({ result }: { result: CheckResult }) {
 
 function ResultDetails({ result, error }: { result: CheckResult; error: string }) {
   const phases = result.phases;
-  const total = phases
-    ? PHASES.reduce((sum, phase) => sum + (phases[phase.key] ?? 0), 0)
-    : 0;
+  const total = phases ? PHASES.reduce((sum, phase) => sum + (phases[phase.key] ?? 0), 0) : 0;
 
   return (
     <Box sx={{ py: 2 }}>
@@ -165,7 +177,11 @@ function ResultDetails({ result, error }: { result: CheckResult; error: string }
                 <Box
                   key={phase.key}
                   title={`${phase.label}: ${formatLatency(value)}`}
-                  sx={{ width: `${(value / total) * 100}%`, bgcolor: `primary.main`, opacity: 1 - index * 0.15 }}
+                  sx={{
+                    width: `${(value / total) * 100}%`,
+                    bgcolor: `primary.main`,
+                    opacity: 1 - index * 0.15,
+                  }}
                 />
               );
             })}

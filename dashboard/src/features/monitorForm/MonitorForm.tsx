@@ -31,6 +31,14 @@ const KINDS: { value: MonitorKind; label: string }[] = [
   { value: "grpc", label: "gRPC health" },
 ];
 
+const ADDRESS_HELP: Record<MonitorKind, string | undefined> = {
+  http: undefined,
+  tcp: "host:port",
+  dns: "Host name to resolve",
+  tls: "host:port",
+  grpc: "host:port",
+};
+
 interface MonitorFormProps {
   initialValues: MonitorFormValues;
   regions: Region[];
@@ -83,7 +91,13 @@ export function MonitorForm(props: MonitorFormProps) {
   const isHttp = values.kind === "http";
 
   return (
-    <Paper component="form" variant="outlined" onSubmit={handleSubmit} noValidate sx={{ p: { xs: 2, sm: 3 } }}>
+    <Paper
+      component="form"
+      variant="outlined"
+      onSubmit={handleSubmit}
+      noValidate
+      sx={{ p: { xs: 2, sm: 3 } }}
+    >
       <Stack spacing={2.5}>
         {formError && <Alert severity="error">{formError}</Alert>}
         <TextField
@@ -118,7 +132,7 @@ export function MonitorForm(props: MonitorFormProps) {
             value={values.address}
             onChange={(event) => set("address", event.target.value)}
             error={Boolean(errors.address)}
-            helperText={errors.address ?? (isHttp ? undefined : values.kind === "dns" ? "Host name to resolve" : "host:port")}
+            helperText={errors.address ?? ADDRESS_HELP[values.kind]}
           />
         </Stack>
         <Stack direction="row" spacing={2}>
@@ -212,7 +226,9 @@ export function MonitorForm(props: MonitorFormProps) {
                 value={values.keyword}
                 onChange={(event) => set("keyword", event.target.value)}
                 error={Boolean(errors.keyword)}
-                helperText={errors.keyword ?? "The check fails unless the response body contains it"}
+                helperText={
+                  errors.keyword ?? "The check fails unless the response body contains it"
+                }
               />
               <FormControlLabel
                 control={

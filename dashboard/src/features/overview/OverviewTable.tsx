@@ -96,7 +96,12 @@ function OverviewRow({ item }: { item: OverviewItem }) {
         <Link component={RouterLink} to={`/monitors/${monitor.id}`} fontWeight={600}>
           {monitor.name}
         </Link>
-        <Typography variant="body2" color="text.secondary" noWrap title={monitor.url ?? monitor.target ?? ""}>
+        <Typography
+          variant="body2"
+          color="text.secondary"
+          noWrap
+          title={monitor.url ?? monitor.target ?? ""}
+        >
           {monitor.kind.toUpperCase()} · {monitor.url ?? monitor.target}
         </Typography>
       </TableCell>

@@ -42,7 +42,12 @@ export function OverviewView({ items }: { items: OverviewItem[] }) {
       <EmptyState
         title="No monitors yet"
         action={
-          <Button component={RouterLink} to="/monitors/new" variant="contained" startIcon={<AddIcon />}>
+          <Button
+            component={RouterLink}
+            to="/monitors/new"
+            variant="contained"
+            startIcon={<AddIcon />}
+          >
             Create your first monitor
           </Button>
         }

@@ -17,7 +17,10 @@ export function collectTags(items: readonly OverviewItem[]): string[] {
 }
 
 /** Keeps items whose name, URL, target or a tag contains the search text and that have every tag. */
-export function filterOverview(items: readonly OverviewItem[], filter: OverviewFilter): OverviewItem[] {
+export function filterOverview(
+  items: readonly OverviewItem[],
+  filter: OverviewFilter,
+): OverviewItem[] {
   const needle = filter.search.trim().toLowerCase();
   return items.filter((item) => {
     const { monitor } = item;

@@ -150,7 +150,7 @@ def _judge(
         return rec.ok()
     wanted = {"any": "any of", "all": "all of", "exact": "exactly"}[match]
     got = f"[{_shorten(answers)}]" if answers else f"no {record_type} records"
-    return rec.fail(ErrorClass.ASSERTION, f"expected {record_type} {wanted} [{', '.join(expected)}], got {got}")
+    return rec.fail(ErrorClass.ASSERTION, f"expected {record_type} {wanted} [{_shorten(expected, 4)}], got {got}")
 
 
 def _shorten(answers: list[str], limit: int = 8) -> str:

@@ -37,12 +37,16 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     if not database_url or not redis_url:
         data_dir = Path("/tmp") / f"mometrics-test-{os.getpid()}"
         data_dir.mkdir(mode=0o755, exist_ok=True)
-        saved = {k: os.environ.pop(k, None) for k in ("MOMETRICS_DATABASE_URL", "MOMETRICS_REDIS_URL")}
+        saved = {
+            k: os.environ.pop(k, None) for k in ("MOMETRICS_DATABASE_URL", "MOMETRICS_REDIS_URL")
+        }
         if database_url:
             os.environ["MOMETRICS_DATABASE_URL"] = database_url
         if redis_url:
             os.environ["MOMETRICS_REDIS_URL"] = redis_url
-        database_url, redis_url, stop = resolve_services(data_dir, postgres_port=None, redis_port=None)
+        database_url, redis_url, stop = resolve_services(
+            data_dir, postgres_port=None, redis_port=None
+        )
         for key, value in saved.items():
             if value is not None:
                 os.environ[key] = value
@@ -87,9 +91,7 @@ def template_database(service_urls: tuple[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
-async def database_url(
-    service_urls: tuple[str, str], template_database: str
-) -> AsyncIterator[str]:
+async def database_url(service_urls: tuple[str, str], template_database: str) -> AsyncIterator[str]:
     """Return the URL of a fresh migrated database for this test alone."""
     admin_url, _ = service_urls
     name = f"mometrics_test_{uuid.uuid4().hex[:12]}"

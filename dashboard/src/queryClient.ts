@@ -1,7 +1,10 @@
 import { QueryClient } from "@tanstack/react-query";
 import { ApiError } from "./api/problem";
 
-/** Creates the query client. It retries server and network failures twice but not 4xx responses, which a retry would not change. */
+/**
+ * Creates the query client. It retries server and network failures twice but not 4xx
+ * responses, because a retry would not change them.
+ */
 export function createQueryClient(): QueryClient {
   return new QueryClient({
     defaultOptions: {

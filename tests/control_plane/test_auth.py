@@ -40,7 +40,9 @@ async def test_register_short_password_names_field(api: httpx.AsyncClient) -> No
 async def test_login_wrong_password_401(api: httpx.AsyncClient) -> None:
     await sign_up(api, "dan@example.org")
 
-    response = await api.post("/auth/login", json={"email": "dan@example.org", "password": "nope-nope"})
+    response = await api.post(
+        "/auth/login", json={"email": "dan@example.org", "password": "nope-nope"}
+    )
 
     assert response.status_code == 401
 
@@ -93,7 +95,9 @@ async def test_jwt_attacks_rejected(api: httpx.AsyncClient) -> None:
 
 async def test_refresh_rotates_and_reuse_revokes_family(api: httpx.AsyncClient) -> None:
     await sign_up(api, "gus@example.org")
-    login = await api.post("/auth/login", json={"email": "gus@example.org", "password": "s3cret-pass"})
+    login = await api.post(
+        "/auth/login", json={"email": "gus@example.org", "password": "s3cret-pass"}
+    )
     first = login.json()["refresh_token"]
 
     rotated = await api.post("/auth/refresh", json={"refresh_token": first})
@@ -110,7 +114,9 @@ async def test_refresh_rotates_and_reuse_revokes_family(api: httpx.AsyncClient) 
 
 async def test_logout_revokes_refresh_token(api: httpx.AsyncClient) -> None:
     await sign_up(api, "hal@example.org")
-    login = await api.post("/auth/login", json={"email": "hal@example.org", "password": "s3cret-pass"})
+    login = await api.post(
+        "/auth/login", json={"email": "hal@example.org", "password": "s3cret-pass"}
+    )
     token = login.json()["refresh_token"]
 
     logout = await api.post("/auth/logout", json={"refresh_token": token})

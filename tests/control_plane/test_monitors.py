@@ -65,7 +65,12 @@ async def test_private_targets_rejected_when_not_allowed(
     api_app.state.settings = api_app.state.settings.model_copy(
         update={"allow_private_targets": False}
     )
-    cases = ["http://127.0.0.1/", "http://169.254.169.254/latest", "http://[::1]:8080/", "http://10.1.2.3/"]
+    cases = [
+        "http://127.0.0.1/",
+        "http://169.254.169.254/latest",
+        "http://[::1]:8080/",
+        "http://10.1.2.3/",
+    ]
     for url in cases:
         response = await api.post("/monitors", json={**HTTP_MONITOR, "url": url}, headers=headers)
         assert response.status_code == 422, url

@@ -42,7 +42,7 @@ class Stack:
         self.api_url = f"http://127.0.0.1:{self.api_port}/api/v1"
 
     def start(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> None:
-        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"{name}.log", "wb")
         self.processes[name] = subprocess.Popen(
             args, env={**self.env, **(extra_env or {})}, stdout=log, stderr=subprocess.STDOUT
         )

@@ -141,9 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int, default=1, help="worker processes")
     worker.add_argument("--threads", type=int, default=4, help="threads per process")
     worker.set_defaults(func=cmd_worker)
-    commands.add_parser("scheduler", help="enqueue periodic jobs").set_defaults(
-        func=cmd_scheduler
-    )
+    commands.add_parser("scheduler", help="enqueue periodic jobs").set_defaults(func=cmd_scheduler)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("revision", nargs="?", default="head", help="target (default head)")
     migrate.set_defaults(func=cmd_migrate)

@@ -95,9 +95,7 @@ class Settings(BaseSettings):
                 "MOMETRICS_JWT_SECRET is missing: set it to a random string of "
                 "at least 32 characters (for example `openssl rand -hex 32`)"
             )
-        if self.env is Environment.PRODUCTION and (
-            secret == DEV_JWT_SECRET or len(secret) < 32
-        ):
+        if self.env is Environment.PRODUCTION and (secret == DEV_JWT_SECRET or len(secret) < 32):
             raise ValueError(
                 "MOMETRICS_JWT_SECRET is a placeholder or shorter than 32 "
                 "characters; set a random secret outside development"

@@ -56,14 +56,18 @@ class Agent:
             return web.json_response(body)
 
         async def metrics_page(request: web.Request) -> web.Response:
-            return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+            return web.Response(
+                body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+            )
 
         app = web.Application()
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/metrics", metrics_page)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.settings.agent_metrics_host, self.settings.agent_metrics_port)
+        site = web.TCPSite(
+            runner, self.settings.agent_metrics_host, self.settings.agent_metrics_port
+        )
         await site.start()
         return runner
 
@@ -97,7 +101,7 @@ class Agent:
         if not client.done():
             try:
                 await asyncio.wait_for(client, 5.0)
-            except (asyncio.TimeoutError, FatalStreamError):
+            except (TimeoutError, FatalStreamError):
                 pass
         waiter.cancel()
         await self.lag.stop()

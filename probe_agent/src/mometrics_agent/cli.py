@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     overrides = {
-        field: getattr(args, flag) for flag, field in FLAGS.items() if getattr(args, flag) is not None
+        field: getattr(args, flag)
+        for flag, field in FLAGS.items()
+        if getattr(args, flag) is not None
     }
     try:
         settings = load_settings(**overrides)

@@ -62,8 +62,7 @@ def agent_id_from_token(token: str) -> str:
         return str(uuid.UUID(hex=body.split("_", 1)[0]))
     except ValueError:
         raise FatalStreamError(
-            "MOMETRICS_AGENT_TOKEN is malformed: expected the mma_... token printed at "
-            "registration"
+            "MOMETRICS_AGENT_TOKEN is malformed: expected the mma_... token printed at registration"
         ) from None
 
 
@@ -113,7 +112,7 @@ class StreamClient:
                     "stream failed",
                     extra={"code": err.code().name, "details": err.details(), "attempt": attempt},
                 )
-            except (OSError, asyncio.TimeoutError) as err:
+            except (TimeoutError, OSError) as err:
                 log.warning("stream failed", extra={"error": repr(err), "attempt": attempt})
             finally:
                 self.connected = False
@@ -262,7 +261,8 @@ class StreamClient:
         with contextlib.suppress(Exception):
             await self._send_batches(call)
             deadline = time.monotonic() + 3.0
-            while self._in_flight and time.monotonic() < deadline:
+            # Acks arrive on the reader task; poll for them until the deadline.
+            while self._in_flight and time.monotonic() < deadline:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
 
     def _heartbeat(self) -> agent_pb2.Heartbeat:

@@ -16,9 +16,7 @@ OVERRUNS = Counter(
 )
 ASSIGNED = Gauge("mometrics_agent_assigned_monitors", "Monitors assigned to this agent")
 SPOOL_SIZE = Gauge("mometrics_agent_spool_results", "Results in the spool awaiting ack")
-SPOOL_EVICTED = Counter(
-    "mometrics_agent_spool_evicted_total", "Results evicted from a full spool"
-)
+SPOOL_EVICTED = Counter("mometrics_agent_spool_evicted_total", "Results evicted from a full spool")
 STREAM_CONNECTED = Gauge("mometrics_agent_stream_connected", "1 while the gateway stream is up")
 RECONNECTS = Counter("mometrics_agent_reconnects_total", "Stream reconnect attempts")
 LOOP_LAG = Histogram(

@@ -120,7 +120,9 @@ class Scheduler:
             if previous is not None and not previous.done():
                 self.overruns += 1
                 metrics.OVERRUNS.inc()
-                log.debug("run skipped; previous still running", extra={"monitor_id": spec.monitor_id})
+                log.debug(
+                    "run skipped; previous still running", extra={"monitor_id": spec.monitor_id}
+                )
                 continue
             self._running[spec.monitor_id] = asyncio.create_task(self._run(spec, slot))
 

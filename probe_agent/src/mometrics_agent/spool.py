@@ -50,8 +50,7 @@ class Spool:
             overflow = self._size - self.max_results
             if overflow > 0:
                 self._db.execute(
-                    "DELETE FROM results WHERE id IN "
-                    "(SELECT id FROM results ORDER BY id LIMIT ?)",
+                    "DELETE FROM results WHERE id IN (SELECT id FROM results ORDER BY id LIMIT ?)",
                     (overflow,),
                 )
                 self._size -= overflow

@@ -49,7 +49,9 @@ def ipv6_loopback() -> None:
 
 @pytest.fixture
 def make_spec() -> Callable[..., CheckSpec]:
-    def make(kind: str, target: str, *, timeout_s: float = 5.0, blocked: bool = False, **options: Any) -> CheckSpec:
+    def make(
+        kind: str, target: str, *, timeout_s: float = 5.0, blocked: bool = False, **options: Any
+    ) -> CheckSpec:
         return CheckSpec(
             monitor_id="m-test",
             kind=kind,
@@ -66,7 +68,13 @@ def make_spec() -> Callable[..., CheckSpec]:
 def assert_sane(outcome: CheckOutcome) -> None:
     """Invariants of every outcome: disjoint phases, short messages."""
     phases = outcome.phases
-    parts = [phases.dns_ms, phases.connect_ms, phases.tls_ms, phases.first_byte_ms, phases.transfer_ms]
+    parts = [
+        phases.dns_ms,
+        phases.connect_ms,
+        phases.tls_ms,
+        phases.first_byte_ms,
+        phases.transfer_ms,
+    ]
     assert all(p >= 0 for p in parts), phases
     assert sum(parts) <= outcome.latency_ms + 1e-6, (phases, outcome.latency_ms)
     assert "Traceback" not in outcome.message
@@ -102,7 +110,7 @@ def _server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
 @pytest.fixture(scope="session")
 def server_tls(ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
     """Server contexts: server_tls("good"|"expired"|"wrong_host"|"soon"|"self_signed")."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cache: dict[str, ssl.SSLContext] = {}
 
     def make(kind: str = "good") -> ssl.SSLContext:
@@ -112,10 +120,15 @@ def server_tls(ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
             cert = ca.issue_cert("localhost", "127.0.0.1", "::1")
         elif kind == "expired":
             cert = ca.issue_cert(
-                "localhost", "127.0.0.1", not_before=now - datetime.timedelta(days=30), not_after=now - datetime.timedelta(days=3)
+                "localhost",
+                "127.0.0.1",
+                not_before=now - datetime.timedelta(days=30),
+                not_after=now - datetime.timedelta(days=3),
             )
         elif kind == "soon":
-            cert = ca.issue_cert("localhost", "127.0.0.1", not_after=now + datetime.timedelta(days=5, hours=1))
+            cert = ca.issue_cert(
+                "localhost", "127.0.0.1", not_after=now + datetime.timedelta(days=5, hours=1)
+            )
         elif kind == "wrong_host":
             cert = ca.issue_cert("other.example")
         elif kind == "self_signed":
@@ -133,7 +146,7 @@ def server_tls(ca: trustme.CA) -> Callable[..., ssl.SSLContext]:
     return make
 
 
-def _self_signed(ip: str) -> tuple[bytes, bytes]:
+def _self_signed(ip: str, dns_name: str | None = None) -> tuple[bytes, bytes]:
     import ipaddress
 
     from cryptography import x509
@@ -143,7 +156,7 @@ def _self_signed(ip: str) -> tuple[bytes, bytes]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -152,12 +165,22 @@ def _self_signed(ip: str) -> tuple[bytes, bytes]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=90))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(ip))]
+                + ([x509.DNSName(dns_name)] if dns_name else [])
+            ),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     return (
         cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
     )
 
 
@@ -187,8 +210,16 @@ async def serve_app() -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """serve_app(app, host="127.0.0.1", ssl_context=None) -> base URL."""
     runners: list[web.AppRunner] = []
 
-    async def start(app: web.Application, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> str:
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+    async def start(
+        app: web.Application, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None
+    ) -> str:
+        runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=0.5,
+        )
         await runner.setup()
         runners.append(runner)
         site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)
@@ -214,7 +245,9 @@ async def raw_server() -> AsyncIterator[Callable[..., Awaitable[int]]]:
     servers: list[asyncio.Server] = []
     tasks: set[asyncio.Task[None]] = set()
 
-    async def start(handler: Handler, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> int:
+    async def start(
+        handler: Handler, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None
+    ) -> int:
         async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             tasks.add(asyncio.current_task())  # type: ignore[arg-type]
             try:
@@ -359,17 +392,20 @@ async def grpc_server(ca: trustme.CA) -> AsyncIterator[Callable[..., Awaitable[t
 
     servers: list[Any] = []
 
-    async def start(tls: bool = False) -> tuple[Any, int]:
+    async def start(tls: bool = False, self_signed: bool = False) -> tuple[Any, int]:
         server = grpc.aio.server()
         servicer = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-        if tls:
+        if tls or self_signed:
             import grpc as grpc_sync
 
-            cert = ca.issue_cert("localhost", "127.0.0.1")
-            credentials = grpc_sync.ssl_server_credentials(
-                [(cert.private_key_pem.bytes(), b"".join(blob.bytes() for blob in cert.cert_chain_pems))]
-            )
+            if self_signed:
+                cert_pem, key_pem = _self_signed("127.0.0.1", dns_name="grpc.internal")
+            else:
+                cert = ca.issue_cert("localhost", "127.0.0.1")
+                key_pem = cert.private_key_pem.bytes()
+                cert_pem = b"".join(blob.bytes() for blob in cert.cert_chain_pems)
+            credentials = grpc_sync.ssl_server_credentials([(key_pem, cert_pem)])
             port = server.add_secure_port("127.0.0.1:0", credentials)
         else:
             port = server.add_insecure_port("127.0.0.1:0")

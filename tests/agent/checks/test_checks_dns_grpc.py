@@ -38,7 +38,12 @@ def resolver(port: int) -> str:
 async def test_a_record_any_of(zone, make_spec, sane):
     server, port = zone
     outcome = await run_check(
-        make_spec("dns", "www.example.test", resolver=resolver(port), expected_answers=["192.0.2.11", "198.51.100.1"])
+        make_spec(
+            "dns",
+            "www.example.test",
+            resolver=resolver(port),
+            expected_answers=["192.0.2.11", "198.51.100.1"],
+        )
     )
     sane(outcome)
     assert outcome.is_up, outcome
@@ -49,7 +54,9 @@ async def test_a_record_any_of(zone, make_spec, sane):
 async def test_a_record_mismatch(zone, make_spec, sane):
     _, port = zone
     outcome = await run_check(
-        make_spec("dns", "www.example.test", resolver=resolver(port), expected_answers=["198.51.100.1"])
+        make_spec(
+            "dns", "www.example.test", resolver=resolver(port), expected_answers=["198.51.100.1"]
+        )
     )
     sane(outcome)
     assert outcome.error_class == ErrorClass.ASSERTION
@@ -59,15 +66,47 @@ async def test_a_record_mismatch(zone, make_spec, sane):
 async def test_all_of_and_exact(zone, make_spec):
     _, port = zone
     both = ["192.0.2.10", "192.0.2.11"]
-    assert (await run_check(make_spec("dns", "www.example.test", resolver=resolver(port), expected_answers=both, match="all"))).is_up
+    assert (
+        await run_check(
+            make_spec(
+                "dns",
+                "www.example.test",
+                resolver=resolver(port),
+                expected_answers=both,
+                match="all",
+            )
+        )
+    ).is_up
     outcome = await run_check(
-        make_spec("dns", "www.example.test", resolver=resolver(port), expected_answers=["192.0.2.10", "192.0.2.99"], match="all")
+        make_spec(
+            "dns",
+            "www.example.test",
+            resolver=resolver(port),
+            expected_answers=["192.0.2.10", "192.0.2.99"],
+            match="all",
+        )
     )
     assert outcome.error_class == ErrorClass.ASSERTION
     assert "all of" in outcome.message
-    assert (await run_check(make_spec("dns", "www.example.test", resolver=resolver(port), expected_answers=both, match="exact"))).is_up
+    assert (
+        await run_check(
+            make_spec(
+                "dns",
+                "www.example.test",
+                resolver=resolver(port),
+                expected_answers=both,
+                match="exact",
+            )
+        )
+    ).is_up
     outcome = await run_check(
-        make_spec("dns", "www.example.test", resolver=resolver(port), expected_answers=["192.0.2.10"], match="exact")
+        make_spec(
+            "dns",
+            "www.example.test",
+            resolver=resolver(port),
+            expected_answers=["192.0.2.10"],
+            match="exact",
+        )
     )
     assert outcome.error_class == ErrorClass.ASSERTION
 
@@ -85,7 +124,9 @@ async def test_other_record_types(zone, make_spec, sane):
     ]
     for name, rtype, expected in cases:
         outcome = await run_check(
-            make_spec("dns", name, resolver=resolver(port), record_type=rtype, expected_answers=expected)
+            make_spec(
+                "dns", name, resolver=resolver(port), record_type=rtype, expected_answers=expected
+            )
         )
         sane(outcome)
         assert outcome.is_up, (name, rtype, outcome)
@@ -97,16 +138,22 @@ async def test_nxdomain(zone, make_spec, sane):
     sane(outcome)
     assert outcome.error_class == ErrorClass.DNS
     assert outcome.message == f"nope.example.test does not exist (NXDOMAIN from 127.0.0.1:{port})"
-    outcome = await run_check(make_spec("dns", "nope.example.test", resolver=resolver(port), expected_rcode="NXDOMAIN"))
+    outcome = await run_check(
+        make_spec("dns", "nope.example.test", resolver=resolver(port), expected_rcode="NXDOMAIN")
+    )
     assert outcome.is_up, outcome
-    outcome = await run_check(make_spec("dns", "www.example.test", resolver=resolver(port), expected_rcode="NXDOMAIN"))
+    outcome = await run_check(
+        make_spec("dns", "www.example.test", resolver=resolver(port), expected_rcode="NXDOMAIN")
+    )
     assert outcome.error_class == ErrorClass.ASSERTION
     assert outcome.message == "expected rcode NXDOMAIN, got NOERROR"
 
 
 async def test_empty_answer(zone, make_spec, sane):
     _, port = zone
-    outcome = await run_check(make_spec("dns", "empty.example.test", resolver=resolver(port), record_type="A"))
+    outcome = await run_check(
+        make_spec("dns", "empty.example.test", resolver=resolver(port), record_type="A")
+    )
     sane(outcome)
     assert outcome.error_class == ErrorClass.DNS
     assert outcome.message.startswith("no A records for empty.example.test")
@@ -115,7 +162,13 @@ async def test_empty_answer(zone, make_spec, sane):
 async def test_truncated_udp_falls_back_to_tcp(zone, make_spec, sane):
     server, port = zone
     outcome = await run_check(
-        make_spec("dns", "big.example.test", resolver=resolver(port), record_type="TXT", expected_answers=[BIG_TEXT])
+        make_spec(
+            "dns",
+            "big.example.test",
+            resolver=resolver(port),
+            record_type="TXT",
+            expected_answers=[BIG_TEXT],
+        )
     )
     sane(outcome)
     assert outcome.is_up, outcome
@@ -124,7 +177,9 @@ async def test_truncated_udp_falls_back_to_tcp(zone, make_spec, sane):
 
 async def test_silent_resolver_times_out_in_dns(dns_server, make_spec, sane):
     server, port = await dns_server(ZONE, silent=True)
-    outcome = await run_check(make_spec("dns", "www.example.test", resolver=resolver(port), timeout_s=1.5))
+    outcome = await run_check(
+        make_spec("dns", "www.example.test", resolver=resolver(port), timeout_s=1.5)
+    )
     sane(outcome)
     assert outcome.error_class == ErrorClass.TIMEOUT
     assert outcome.message == "timed out after 1.5s while resolving the name (phase dns)"
@@ -133,7 +188,9 @@ async def test_silent_resolver_times_out_in_dns(dns_server, make_spec, sane):
 
 
 async def test_resolver_refused_port(make_spec, closed_port, sane):
-    outcome = await run_check(make_spec("dns", "www.example.test", resolver=f"127.0.0.1:{closed_port}", timeout_s=2))
+    outcome = await run_check(
+        make_spec("dns", "www.example.test", resolver=f"127.0.0.1:{closed_port}", timeout_s=2)
+    )
     sane(outcome)
     # Port unreachable comes back as a refused connection on the UDP socket.
     assert outcome.error_class in (ErrorClass.CONNECT, ErrorClass.TIMEOUT)
@@ -142,7 +199,9 @@ async def test_resolver_refused_port(make_spec, closed_port, sane):
 async def test_resolver_over_ipv6(dns_server, make_spec, sane, ipv6_loopback):
     _, port = await dns_server(ZONE, host="::1")
     outcome = await run_check(
-        make_spec("dns", "www.example.test", resolver=f"[::1]:{port}", expected_answers=["192.0.2.10"])
+        make_spec(
+            "dns", "www.example.test", resolver=f"[::1]:{port}", expected_answers=["192.0.2.10"]
+        )
     )
     sane(outcome)
     assert outcome.is_up, outcome
@@ -150,7 +209,9 @@ async def test_resolver_over_ipv6(dns_server, make_spec, sane, ipv6_loopback):
 
 async def test_private_resolver_blocked(zone, make_spec, sane):
     _, port = zone
-    outcome = await run_check(make_spec("dns", "www.example.test", resolver=resolver(port), blocked=True))
+    outcome = await run_check(
+        make_spec("dns", "www.example.test", resolver=resolver(port), blocked=True)
+    )
     sane(outcome)
     assert outcome.error_class == ErrorClass.CONNECT
     assert "127.0.0.1" in outcome.message
@@ -159,7 +220,9 @@ async def test_private_resolver_blocked(zone, make_spec, sane):
 async def test_bad_dns_options(make_spec):
     outcome = await run_check(make_spec("dns", "example.test", record_type="BOGUS"))
     assert outcome.error_class == ErrorClass.INTERNAL
-    outcome = await run_check(make_spec("dns", "example.test", record_type="A", expected_answers=["not-an-ip"]))
+    outcome = await run_check(
+        make_spec("dns", "example.test", record_type="A", expected_answers=["not-an-ip"])
+    )
     assert outcome.error_class == ErrorClass.INTERNAL
 
 
@@ -208,6 +271,16 @@ async def test_grpc_tls(grpc_server, ca_pem, make_spec, sane):
     outcome = await run_check(make_spec("grpc", f"127.0.0.1:{port}", tls=True, timeout_s=2))
     sane(outcome)
     assert outcome.error_class == ErrorClass.TLS, outcome
+
+
+async def test_grpc_self_signed_needs_verify_off(grpc_server, make_spec, sane):
+    _, port = await grpc_server(self_signed=True)
+    outcome = await run_check(make_spec("grpc", f"127.0.0.1:{port}", tls=True, timeout_s=2))
+    sane(outcome)
+    assert outcome.error_class == ErrorClass.TLS, outcome
+    outcome = await run_check(make_spec("grpc", f"127.0.0.1:{port}", tls=True, verify_tls=False))
+    sane(outcome)
+    assert outcome.is_up, outcome
 
 
 async def test_grpc_refused(make_spec, closed_port, sane):

@@ -154,7 +154,9 @@ async def test_status_ranges(serve_app, make_spec, sane):
 
     assert (await run_check(make_spec("http", base + "/503", expected_status="500-599"))).is_up
     assert (await run_check(make_spec("http", base + "/503", expected_status=["5xx"]))).is_up
-    assert (await run_check(make_spec("http", base + "/418", expected_status=[200, "400-499"]))).is_up
+    assert (
+        await run_check(make_spec("http", base + "/418", expected_status=[200, "400-499"]))
+    ).is_up
     outcome = await run_check(make_spec("http", base + "/418", expected_status=[200, 204]))
     assert outcome.message == "expected status 200, 204, got 418"
 
@@ -271,7 +273,9 @@ def _recorder_app(seen: list[tuple[str, str, bytes]], first_status: int) -> web.
         (308, "POST", "POST", True),
     ],
 )
-async def test_redirect_method_rules(serve_app, make_spec, sane, status, method, expected_method, keeps_body):
+async def test_redirect_method_rules(
+    serve_app, make_spec, sane, status, method, expected_method, keeps_body
+):
     seen: list[tuple[str, str, bytes]] = []
     base = await serve_app(_recorder_app(seen, status))
     body = None if method == "HEAD" else "payload=1"
@@ -294,7 +298,9 @@ async def test_follow_off_reports_the_3xx(serve_app, make_spec, sane):
     assert outcome.error_class == ErrorClass.HTTP_STATUS
     assert outcome.status_code == 301
     assert outcome.message == "expected status 200-299, got 301"
-    outcome = await run_check(make_spec("http", base + "/old", follow_redirects=False, expected_status=[301]))
+    outcome = await run_check(
+        make_spec("http", base + "/old", follow_redirects=False, expected_status=[301])
+    )
     assert outcome.is_up and outcome.status_code == 301
 
 
@@ -312,7 +318,9 @@ async def test_credentials_not_sent_to_another_origin(serve_app, make_spec, sane
         raise web.HTTPFound(other_base + "/")
 
     base = await serve_app(text_app({"/": protected}))
-    outcome = await run_check(make_spec("http", base + "/", basic_auth={"username": "u", "password": "p"}))
+    outcome = await run_check(
+        make_spec("http", base + "/", basic_auth={"username": "u", "password": "p"})
+    )
     sane(outcome)
     assert outcome.is_up
     assert auth_seen["first"] == "Basic dTpw"
@@ -322,7 +330,11 @@ async def test_credentials_not_sent_to_another_origin(serve_app, make_spec, sane
 async def test_bearer_token_and_headers(serve_app, make_spec):
     async def echo(request: web.Request) -> web.Response:
         return web.json_response(
-            {"auth": request.headers.get("Authorization"), "x": request.headers.get("X-Probe"), "ua": request.headers.get("User-Agent")}
+            {
+                "auth": request.headers.get("Authorization"),
+                "x": request.headers.get("X-Probe"),
+                "ua": request.headers.get("User-Agent"),
+            }
         )
 
     base = await serve_app(text_app({"/": echo}))
@@ -354,7 +366,9 @@ async def test_keyword_and_absent(serve_app, make_spec, sane):
     assert outcome.error_class == ErrorClass.ASSERTION
     assert outcome.message == "keyword 'SYSTEMS OK' not found in the body"
     assert outcome.status_code == 200
-    assert (await run_check(make_spec("http", url, keyword="SYSTEMS OK", keyword_case_sensitive=False))).is_up
+    assert (
+        await run_check(make_spec("http", url, keyword="SYSTEMS OK", keyword_case_sensitive=False))
+    ).is_up
     outcome = await run_check(make_spec("http", url, keyword_absent="ok"))
     assert outcome.error_class == ErrorClass.ASSERTION
     assert "'ok' found" in outcome.message
@@ -404,12 +418,21 @@ async def test_json_assertions(serve_app, make_spec, sane):
     assert outcome.is_up, outcome
 
     cases = [
-        ({"path": "$.status", "op": "eq", "value": "degraded"}, 'JSON $.status: expected eq "degraded", got "ok"'),
+        (
+            {"path": "$.status", "op": "eq", "value": "degraded"},
+            'JSON $.status: expected eq "degraded", got "ok"',
+        ),
         ({"path": "$.version", "op": "gt", "value": 3}, "JSON $.version: expected gt 3, got 3"),
         ({"path": "$.ready", "op": "eq", "value": 1}, "JSON $.ready: expected eq 1, got true"),
-        ({"path": "$.items[5].name", "op": "eq", "value": "x"}, "JSON path $.items[5].name not found"),
+        (
+            {"path": "$.items[5].name", "op": "eq", "value": "x"},
+            "JSON path $.items[5].name not found",
+        ),
         ({"path": "$.nope", "op": "exists"}, "JSON path $.nope not found"),
-        ({"path": "$.tags", "op": "contains", "value": "z"}, 'JSON $.tags: expected to contain "z", got ["x", "y"]'),
+        (
+            {"path": "$.tags", "op": "contains", "value": "z"},
+            'JSON $.tags: expected to contain "z", got ["x", "y"]',
+        ),
     ]
     for assertion, message in cases:
         outcome = await run_check(make_spec("http", url, json_assertions=[assertion]))
@@ -420,7 +443,9 @@ async def test_json_assertions(serve_app, make_spec, sane):
 
 async def test_json_assertion_on_non_json(serve_app, make_spec):
     base = await serve_app(text_app({"/": ok}))
-    outcome = await run_check(make_spec("http", base + "/", json_assertions=[{"path": "$.a", "op": "exists"}]))
+    outcome = await run_check(
+        make_spec("http", base + "/", json_assertions=[{"path": "$.a", "op": "exists"}])
+    )
     assert outcome.error_class == ErrorClass.ASSERTION
     assert outcome.message.startswith("body is not valid JSON")
 
@@ -460,22 +485,35 @@ async def test_gzip_and_brotli_bodies(serve_app, make_spec, sane):
 
 async def test_non_utf8_bodies(serve_app, make_spec, sane):
     async def latin1(request: web.Request) -> web.Response:
-        return web.Response(body="Café crème brûlée".encode("latin-1"), headers={"Content-Type": "text/plain; charset=ISO-8859-1"})
+        return web.Response(
+            body="Café crème brûlée".encode("latin-1"),
+            headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
+        )
 
     async def cp1251_meta(request: web.Request) -> web.Response:
-        page = '<html><head><meta charset="windows-1251"><title>t</title></head><body>Привет, мир</body></html>'
+        page = (
+            '<html><head><meta charset="windows-1251"><title>t</title></head>'
+            "<body>Привет, мир</body></html>"
+        )
         return web.Response(body=page.encode("cp1251"), headers={"Content-Type": "text/html"})
 
     async def cp1251_http_equiv(request: web.Request) -> web.Response:
-        page = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head><body>Добрый день</body></html>'
+        page = (
+            '<html><head><meta http-equiv="Content-Type" '
+            'content="text/html; charset=windows-1251"></head><body>Добрый день</body></html>'
+        )
         return web.Response(body=page.encode("cp1251"), headers={"Content-Type": "text/html"})
 
-    base = await serve_app(text_app({"/latin1": latin1, "/meta": cp1251_meta, "/equiv": cp1251_http_equiv}))
+    base = await serve_app(
+        text_app({"/latin1": latin1, "/meta": cp1251_meta, "/equiv": cp1251_http_equiv})
+    )
     for path, word in (("/latin1", "brûlée"), ("/meta", "Привет"), ("/equiv", "Добрый")):
         outcome = await run_check(make_spec("http", base + path, keyword=word))
         sane(outcome)
         assert outcome.is_up, (path, outcome)
-    outcome = await run_check(make_spec("http", base + "/meta", keyword="привет", keyword_case_sensitive=False))
+    outcome = await run_check(
+        make_spec("http", base + "/meta", keyword="привет", keyword_case_sensitive=False)
+    )
     assert outcome.is_up
 
 
@@ -499,12 +537,18 @@ async def test_body_cap(serve_app, make_spec, sane):
     sane(outcome)
     assert outcome.error_class == ErrorClass.ASSERTION
     assert outcome.message == "keyword 'TAIL-MARKER' not found in the first 1048576 bytes"
-    outcome = await run_check(make_spec("http", url, keyword="TAIL-MARKER", max_body_bytes=4 * 1024 * 1024))
+    outcome = await run_check(
+        make_spec("http", url, keyword="TAIL-MARKER", max_body_bytes=4 * 1024 * 1024)
+    )
     assert outcome.is_up, outcome
     outcome = await run_check(make_spec("http", url, keyword_absent="nothing", max_body_bytes=1024))
     assert outcome.error_class == ErrorClass.ASSERTION
     assert "max_body_bytes 1024" in outcome.message
-    outcome = await run_check(make_spec("http", url, json_assertions=[{"path": "$.a", "op": "exists"}], max_body_bytes=1024))
+    outcome = await run_check(
+        make_spec(
+            "http", url, json_assertions=[{"path": "$.a", "op": "exists"}], max_body_bytes=1024
+        )
+    )
     assert outcome.error_class == ErrorClass.ASSERTION
     assert "whole body" in outcome.message
 
@@ -551,7 +595,10 @@ async def test_slow_headers_time_out_waiting_for_first_byte(serve_app, make_spec
 async def test_connection_closed_mid_body(raw_server, make_spec, sane):
     async def half(reader, writer):
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n" + b"a" * 100)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\n"
+            + b"a" * 100
+        )
         await writer.drain()
         await asyncio.sleep(0.05)
 
@@ -559,7 +606,9 @@ async def test_connection_closed_mid_body(raw_server, make_spec, sane):
     outcome = await run_check(make_spec("http", f"http://127.0.0.1:{port}/"))
     sane(outcome)
     assert outcome.error_class == ErrorClass.PROTOCOL
-    assert outcome.message == "connection closed before the body was complete (got 100 of 1000 bytes)"
+    assert (
+        outcome.message == "connection closed before the body was complete (got 100 of 1000 bytes)"
+    )
     assert outcome.status_code == 200
 
 
@@ -615,7 +664,9 @@ async def test_tls_expiry_warning(serve_app, server_tls, ca_pem, make_spec, sane
     sane(outcome)
     assert outcome.is_up
     assert outcome.message.startswith("certificate for 127.0.0.1 expires in 5 days")
-    quiet = await run_check(make_spec("http", base + "/", ca_pem=ca_pem, cert_expiry_warning_days=3))
+    quiet = await run_check(
+        make_spec("http", base + "/", ca_pem=ca_pem, cert_expiry_warning_days=3)
+    )
     assert quiet.is_up and quiet.message == ""
 
 
@@ -650,7 +701,9 @@ async def test_tls_wrong_host_and_server_name(serve_app, server_tls, ca_pem, mak
     sane(outcome)
     assert outcome.error_class == ErrorClass.TLS
     assert outcome.message == "TLS certificate is not valid for '127.0.0.1'"
-    outcome = await run_check(make_spec("http", base + "/", ca_pem=ca_pem, server_name="other.example"))
+    outcome = await run_check(
+        make_spec("http", base + "/", ca_pem=ca_pem, server_name="other.example")
+    )
     assert outcome.is_up, outcome
 
 

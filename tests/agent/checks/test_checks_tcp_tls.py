@@ -47,7 +47,9 @@ async def test_tcp_name_times_dns(raw_server, make_spec, sane):
 
 async def test_tcp_send_expect(raw_server, make_spec, sane):
     port = await raw_server(echo_banner)
-    outcome = await run_check(make_spec("tcp", f"127.0.0.1:{port}", send="PING\r\n", expect="+PONG"))
+    outcome = await run_check(
+        make_spec("tcp", f"127.0.0.1:{port}", send="PING\r\n", expect="+PONG")
+    )
     sane(outcome)
     assert outcome.is_up, outcome
     assert outcome.phases.first_byte_ms > 0
@@ -56,7 +58,9 @@ async def test_tcp_send_expect(raw_server, make_spec, sane):
 
 async def test_tcp_expect_mismatch(raw_server, make_spec, sane):
     port = await raw_server(echo_banner)
-    outcome = await run_check(make_spec("tcp", f"127.0.0.1:{port}", send="HELLO\r\n", expect="+PONG"))
+    outcome = await run_check(
+        make_spec("tcp", f"127.0.0.1:{port}", send="HELLO\r\n", expect="+PONG")
+    )
     sane(outcome)
     assert outcome.error_class == ErrorClass.ASSERTION
     assert outcome.message == "expected '+PONG', but the connection closed after '220 ready\\r\\n'"
@@ -70,7 +74,10 @@ async def test_tcp_expect_silence_times_out(raw_server, make_spec, sane):
     outcome = await run_check(make_spec("tcp", f"127.0.0.1:{port}", expect="hello", timeout_s=0.3))
     sane(outcome)
     assert outcome.error_class == ErrorClass.TIMEOUT
-    assert outcome.message == "timed out after 0.3s while waiting for the first byte (phase first_byte)"
+    assert (
+        outcome.message
+        == "timed out after 0.3s while waiting for the first byte (phase first_byte)"
+    )
 
 
 async def test_tcp_refused(make_spec, closed_port, sane):
@@ -157,7 +164,10 @@ async def test_tls_wrong_host(raw_server, server_tls, ca_pem, make_spec, sane):
     outcome = await run_check(make_spec("tls", target, ca_pem=ca_pem))
     sane(outcome)
     assert outcome.error_class == ErrorClass.TLS
-    assert outcome.message == "TLS certificate is not valid for '127.0.0.1' (certificate names: other.example)"
+    assert (
+        outcome.message
+        == "TLS certificate is not valid for '127.0.0.1' (certificate names: other.example)"
+    )
     outcome = await run_check(make_spec("tls", target, ca_pem=ca_pem, server_name="other.example"))
     assert outcome.is_up, outcome
 

@@ -7,8 +7,7 @@ import asyncio
 import pytest
 
 from mometrics_agent.checks import netpolicy
-from mometrics_agent.checks._common import Recorder, parse_host_port
-from mometrics_agent.checks._common import OptionError
+from mometrics_agent.checks._common import OptionError, Recorder, parse_host_port
 
 
 @pytest.mark.parametrize(
@@ -49,7 +48,14 @@ def test_blocked(address, reason):
 
 @pytest.mark.parametrize(
     "address",
-    ["93.184.216.34", "8.8.8.8", "2606:4700::6810:84e5", "64:ff9b::808:808", "::ffff:8.8.8.8", "2002:808:808::1"],
+    [
+        "93.184.216.34",
+        "8.8.8.8",
+        "2606:4700::6810:84e5",
+        "64:ff9b::808:808",
+        "::ffff:8.8.8.8",
+        "2002:808:808::1",
+    ],
 )
 def test_allowed(address):
     assert netpolicy.blocked_reason(address) is None
@@ -58,11 +64,17 @@ def test_allowed(address):
 def test_vet_drops_blocked_and_orders_by_family():
     mixed = ["::1", "2606:4700::1", "10.0.0.1", "93.184.216.34"]
     assert netpolicy.vet("h", mixed, block_private=True) == ["2606:4700::1", "93.184.216.34"]
-    assert netpolicy.vet("h", mixed, block_private=True, prefer="ipv4") == ["93.184.216.34", "2606:4700::1"]
+    assert netpolicy.vet("h", mixed, block_private=True, prefer="ipv4") == [
+        "93.184.216.34",
+        "2606:4700::1",
+    ]
     assert netpolicy.vet("h", mixed, block_private=False) == mixed
     with pytest.raises(netpolicy.BlockedAddressError) as info:
         netpolicy.vet("intranet.example", ["10.0.0.1", "::1"], block_private=True)
-    assert "intranet.example resolves only to blocked addresses: 10.0.0.1 (private), ::1 (loopback)" in str(info.value)
+    assert (
+        "intranet.example resolves only to blocked addresses: 10.0.0.1 (private), ::1 (loopback)"
+        in str(info.value)
+    )
 
 
 def test_policy_resolver_filters(monkeypatch):

@@ -115,8 +115,9 @@ def _mount_dashboard(app: FastAPI, folder: Path) -> None:
         app.mount("/assets", StaticFiles(directory=folder / "assets"), name="assets")
 
     @app.get("/{path:path}", include_in_schema=False)
-    async def dashboard(path: str) -> FileResponse:
+    def dashboard(path: str) -> FileResponse:
         # Client-side routes all load index.html; real files are served as is.
+        # A plain def: FastAPI runs it in a thread, so the file checks block nothing.
         candidate = (folder / path).resolve()
         if path and candidate.is_file() and folder.resolve() in candidate.parents:
             return FileResponse(candidate)

@@ -66,8 +66,7 @@ async def issue_tokens(
             user_id=user_id,
             family_id=family_id or uuid.uuid4(),
             token_hash=tokens.hash_secret(secret),
-            expires_at=dt.datetime.now(dt.UTC)
-            + dt.timedelta(seconds=settings.refresh_token_ttl_s),
+            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.refresh_token_ttl_s),
         )
     )
     await session.commit()
@@ -115,9 +114,7 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
 
 async def logout(session: AsyncSession, refresh_token: str) -> None:
     stored = await session.scalar(
-        select(RefreshToken).where(
-            RefreshToken.token_hash == tokens.hash_secret(refresh_token)
-        )
+        select(RefreshToken).where(RefreshToken.token_hash == tokens.hash_secret(refresh_token))
     )
     if stored is not None:
         await revoke_family(session, stored.family_id)

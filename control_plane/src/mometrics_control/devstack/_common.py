@@ -62,9 +62,7 @@ def choose_port(requested: int | None) -> int:
     if requested and is_port_free(requested):
         return requested
     if requested:
-        logger.info(
-            "Port %d on %s is in use, choosing a free port", requested, LOOPBACK_HOST
-        )
+        logger.info("Port %d on %s is in use, choosing a free port", requested, LOOPBACK_HOST)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK_HOST, 0))
         return int(sock.getsockname()[1])

@@ -136,9 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         help="Valkey port to try first, 0 for any free port (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     stop_requested = threading.Event()
 

@@ -65,9 +65,7 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return (
-            f"postgresql://{POSTGRES_USER}@{LOOPBACK_HOST}:{self.port}/{DATABASE_NAME}"
-        )
+        return f"postgresql://{POSTGRES_USER}@{LOOPBACK_HOST}:{self.port}/{DATABASE_NAME}"
 
     @property
     def pid(self) -> int:
@@ -215,8 +213,7 @@ class EmbeddedPostgres:
         # An empty unix_socket_directories turns Unix sockets off, which avoids
         # the length limit on socket paths and clashes in /tmp.
         server_options = (
-            f"-c listen_addresses={LOOPBACK_HOST} -p {port} "
-            "-c unix_socket_directories=''"
+            f"-c listen_addresses={LOOPBACK_HOST} -p {port} -c unix_socket_directories=''"
         )
         log_path = pgdata / "postgres.log"
         try:
@@ -250,8 +247,7 @@ class EmbeddedPostgres:
             # An immediate shutdown skips the checkpoint, and the next start
             # replays the WAL, so no committed data is lost.
             logger.error(
-                "PostgreSQL fast shutdown failed, trying immediate: data_dir=%s "
-                "error=%s",
+                "PostgreSQL fast shutdown failed, trying immediate: data_dir=%s error=%s",
                 pgdata,
                 err,
             )
@@ -304,13 +300,10 @@ class EmbeddedPostgres:
             )
         except subprocess.CalledProcessError as err:
             raise EmbeddedServerError(
-                f"{args[0]} failed with exit code {err.returncode}: "
-                f"{(err.stderr or '').strip()}"
+                f"{args[0]} failed with exit code {err.returncode}: {(err.stderr or '').strip()}"
             ) from err
         except subprocess.TimeoutExpired as err:
-            raise EmbeddedServerError(
-                f"{args[0]} timed out after {err.timeout} s"
-            ) from err
+            raise EmbeddedServerError(f"{args[0]} timed out after {err.timeout} s") from err
         return result.stdout or ""
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mometrics_control.agents.service import authenticate_agent, create_agent, InvalidAgentToken
+from mometrics_control.agents.service import InvalidAgentToken, authenticate_agent, create_agent
 from mometrics_control.auth import service as auth
 from mometrics_control.db import create_engine, create_sessionmaker
 from mometrics_control.models import User

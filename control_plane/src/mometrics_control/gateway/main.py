@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 import asyncpg
 import grpc
@@ -13,9 +14,9 @@ from grpc_reflection.v1alpha import reflection
 from redis.asyncio import Redis
 
 from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
+from mometrics_control.alerting.state import Transition
 from mometrics_control.config import Settings, to_libpq_url
 from mometrics_control.db import create_engine, create_sessionmaker
-from mometrics_control.alerting.state import Transition
 from mometrics_control.gateway.server import Gateway
 
 log = logging.getLogger("mometrics.gateway")
@@ -70,8 +71,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     )
     reflection.enable_server_reflection(service_names, server)
     if settings.gateway_tls_cert:
-        with open(settings.gateway_tls_cert, "rb") as cert, open(settings.gateway_tls_key, "rb") as key:
-            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        # Read once at start, before serving, so blocking reads do no harm.
+        cert = Path(settings.gateway_tls_cert).read_bytes()  # noqa: ASYNC240
+        key = Path(settings.gateway_tls_key).read_bytes()  # noqa: ASYNC240
+        credentials = grpc.ssl_server_credentials([(key, cert)])
         port = server.add_secure_port(settings.gateway_listen, credentials)
     else:
         port = server.add_insecure_port(settings.gateway_listen)

@@ -187,7 +187,9 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
 
     # The stream
 
-    async def Connect(  # noqa: N802 - the name is fixed by the protocol
+    # The generated base class types Connect as returning an iterator; this
+    # handler writes through context.write instead, which grpc.aio allows.
+    async def Connect(  # type: ignore[override]  # noqa: N802 - name fixed by the protocol
         self,
         request_iterator: AsyncIterator[agent_pb2.AgentMessage],
         context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
@@ -333,9 +335,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - a broken stream ends only its session
-            log.info(
-                "agent stream ended", extra={"agent_id": session.agent_id, "error": repr(err)}
-            )
+            log.info("agent stream ended", extra={"agent_id": session.agent_id, "error": repr(err)})
         finally:
             session.close()
 
@@ -369,9 +369,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             session.send(agent_pb2.ControlMessage(ack=ack))
             log.warning("oversize batch rejected", extra={"agent_id": session.agent_id})
             return
-        accepted, reasons = validate(
-            batch, session.region, self.monitors, dt.datetime.now(dt.UTC)
-        )
+        accepted, reasons = validate(batch, session.region, self.monitors, dt.datetime.now(dt.UTC))
         try:
             stored, transitions = await self.ingestor.store(
                 uuid.UUID(session.agent_id), session.region, accepted
@@ -380,7 +378,11 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             # No acknowledgement: the agent keeps the batch and sends it again.
             log.warning(
                 "batch not stored; agent will resend",
-                extra={"agent_id": session.agent_id, "batch_id": batch.batch_id, "error": repr(err)},
+                extra={
+                    "agent_id": session.agent_id,
+                    "batch_id": batch.batch_id,
+                    "error": repr(err),
+                },
             )
             return
         ack.outcome = agent_pb2.BatchAck.OUTCOME_STORED

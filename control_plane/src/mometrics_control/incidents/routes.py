@@ -58,7 +58,9 @@ async def list_incidents(
 
 
 @router.post("/{incident_id}/acknowledge")
-async def acknowledge(incident_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> IncidentRead:
+async def acknowledge(
+    incident_id: uuid.UUID, caller: CallerDep, session: SessionDep
+) -> IncidentRead:
     caller.require("member")
     incident = await session.get(Incident, incident_id)
     if incident is None or incident.organization_id != caller.organization_id:

@@ -15,7 +15,7 @@ from mometrics_control.config import get_settings
 
 def setup_broker() -> dramatiq.Broker:
     settings = get_settings()
-    broker = RedisBroker(url=settings.redis_url, namespace="mometrics-jobs")
+    broker = RedisBroker(url=settings.redis_url, namespace="mometrics-jobs")  # type: ignore[no-untyped-call]
     broker.add_middleware(AsyncIO())
     dramatiq.set_broker(broker)
     return broker

@@ -111,7 +111,6 @@ class MonitorCreate(MonitorBase):
     target: str | None = Field(default=None, max_length=2048)
 
 
-
 class MonitorUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

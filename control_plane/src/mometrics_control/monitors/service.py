@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,9 +84,7 @@ async def check_definition(
             raise InvalidInput(
                 "invalid options",
                 [
-                    FieldError(
-                        "options." + ".".join(str(p) for p in error["loc"]), error["msg"]
-                    )
+                    FieldError("options." + ".".join(str(p) for p in error["loc"]), error["msg"])
                     for error in err.errors()
                 ],
             ) from None
@@ -130,12 +129,10 @@ async def channel_ids_of(session: AsyncSession, monitor_id: uuid.UUID) -> list[u
 async def publish_change(redis: Redis, monitor_id: uuid.UUID) -> None:
     try:
         await redis.publish(MONITOR_CHANGES_CHANNEL, str(monitor_id))
-    except Exception:
+    except (RedisError, OSError):
         # Gateways also reload monitors periodically, so a lost message only
         # delays the change.
-        log.warning(
-            "could not publish monitor change", extra={"monitor_id": str(monitor_id)}
-        )
+        log.warning("could not publish monitor change", extra={"monitor_id": str(monitor_id)})
 
 
 async def create(
@@ -197,9 +194,7 @@ async def get_owned(
     return monitor
 
 
-async def list_monitors(
-    session: AsyncSession, organization_id: uuid.UUID
-) -> list[MonitorRead]:
+async def list_monitors(session: AsyncSession, organization_id: uuid.UUID) -> list[MonitorRead]:
     monitors = list(
         await session.scalars(
             select(Monitor)

@@ -24,8 +24,7 @@ _SECRET_KEYS = ("secret", "routing_key", "bot_token")
 def _read(channel: Channel) -> ChannelRead:
     # Secrets are write-only: reads show that one is set, not its value.
     config = {
-        key: ("********" if key in _SECRET_KEYS else value)
-        for key, value in channel.config.items()
+        key: ("********" if key in _SECRET_KEYS else value) for key, value in channel.config.items()
     }
     return ChannelRead(
         id=channel.id,
@@ -47,7 +46,9 @@ async def list_channels(caller: CallerDep, session: SessionDep) -> ChannelPage:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_channel(body: ChannelCreate, caller: CallerDep, session: SessionDep) -> ChannelRead:
+async def create_channel(
+    body: ChannelCreate, caller: CallerDep, session: SessionDep
+) -> ChannelRead:
     caller.require("admin")
     try:
         config = validate_config(body.kind, body.config)

@@ -41,9 +41,7 @@ async def get_uptime(
     """Uptime (a fraction 0..1, time-weighted) and latency per region and overall."""
     monitor = await monitors.get_owned(session, caller.organization_id, monitor_id)
     name, start, end = service.parse_window(window, since, until)
-    return await service.uptime_for(
-        session, redis, monitor, name, start, end, liveness_s(settings)
-    )
+    return await service.uptime_for(session, redis, monitor, name, start, end, liveness_s(settings))
 
 
 @router.get("/monitors/{monitor_id}/results")
@@ -120,13 +118,13 @@ async def latency_series(
         bucket_seconds=bucket_s,
         points=[
             LatencyPoint(
-                t=row.t,
+                t=row._mapping["t"],
                 region=row.region,
                 p50=round(row.p50, 3),
                 p95=round(row.p95, 3),
                 min=round(row.min, 3),
                 max=round(row.max, 3),
-                count=row.count,
+                count=row._mapping["count"],
             )
             for row in rows
         ],

@@ -1,6 +1,9 @@
 import type { LatencyPoint } from "../../api/types";
 
-/** Latency series in uPlot's column layout: shared x values in seconds, then one column per region. */
+/**
+ * Latency series in uPlot's column layout: shared x values in seconds, then one column per
+ * region.
+ */
 export interface LatencyChartData {
   regions: string[];
   /** [x seconds, region 1 p50 ms, region 2 p50 ms, …]; null where a region has no bucket. */

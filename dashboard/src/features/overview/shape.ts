@@ -16,7 +16,10 @@ export function collectTags(items: readonly OverviewItem[]): string[] {
   return [...tags].sort((a, b) => a.localeCompare(b));
 }
 
-/** Keeps items whose name, URL, target or a tag contains the search text and that have every tag. */
+/**
+ * Keeps items whose name, URL, target or a tag contains the search text and that have every
+ * selected tag.
+ */
 export function filterOverview(
   items: readonly OverviewItem[],
   filter: OverviewFilter,

@@ -17,12 +17,13 @@ Kinds: ``http`` (see ``checks.http``), ``tcp``, ``dns``, ``tls``, ``grpc``.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
 
 from mometrics_agent.checks._common import PHASE_LABELS, CheckFailure, Recorder
-from mometrics_agent.checks.base import CheckOutcome, CheckSpec, ErrorClass, Phases
+from mometrics_agent.checks.base import CheckOutcome, CheckSpec, ErrorClass
 
 __all__ = ["KINDS", "run_check"]
 
@@ -31,25 +32,22 @@ log = logging.getLogger(__name__)
 CheckFn = Callable[[CheckSpec, Recorder], Awaitable[CheckOutcome]]
 
 
+# Module of each kind, imported on first use so that an agent that never
+# runs gRPC checks does not pay for importing grpc.
+_MODULES = {
+    "http": "http",
+    "tcp": "tcp",
+    "dns": "dns",
+    "tls": "tls",
+    "grpc": "grpc_health",
+}
+KINDS = tuple(_MODULES)
+
+
 def _load(kind: str) -> CheckFn:
-    # Imported lazily so that an agent that never runs gRPC checks does not
-    # pay for importing grpc.
-    if kind == "http":
-        from mometrics_agent.checks import http as module
-    elif kind == "tcp":
-        from mometrics_agent.checks import tcp as module
-    elif kind == "dns":
-        from mometrics_agent.checks import dns as module
-    elif kind == "tls":
-        from mometrics_agent.checks import tls as module
-    elif kind == "grpc":
-        from mometrics_agent.checks import grpc_health as module
-    else:  # pragma: no cover - guarded by KINDS
-        raise KeyError(kind)
-    return module.run
-
-
-KINDS = ("http", "tcp", "dns", "tls", "grpc")
+    module = importlib.import_module(f"mometrics_agent.checks.{_MODULES[kind]}")
+    check: CheckFn = module.run
+    return check
 
 
 def _format_seconds(seconds: float) -> str:
@@ -76,12 +74,14 @@ async def run_check(spec: CheckSpec) -> CheckOutcome:
         # the target did not answer in time.
         where = PHASE_LABELS.get(rec.phase or "", rec.activity)
         phase = f" (phase {rec.phase})" if rec.phase else ""
-        return rec.fail(ErrorClass.TIMEOUT, f"timed out after {_format_seconds(timeout_s)} while {where}{phase}")
+        return rec.fail(
+            ErrorClass.TIMEOUT, f"timed out after {_format_seconds(timeout_s)} while {where}{phase}"
+        )
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         log.exception("internal error in %s check of monitor %s", spec.kind, spec.monitor_id)
-        try:
-            return rec.fail(ErrorClass.INTERNAL, f"internal error in the {spec.kind} check ({type(exc).__name__})")
-        except Exception:  # pragma: no cover - the recorder itself failed
-            return CheckOutcome.failure(ErrorClass.INTERNAL, "internal error", 0.0, Phases())
+        return rec.fail(
+            ErrorClass.INTERNAL,
+            f"internal error in the {spec.kind} check ({type(exc).__name__})",
+        )

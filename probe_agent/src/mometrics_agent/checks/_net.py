@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import aiohappyeyeballs
+from aiohappyeyeballs import AddrInfoType
 
 from mometrics_agent.checks import netpolicy
 from mometrics_agent.checks._common import CheckFailure, Recorder, format_host_port, oserror_text
@@ -14,7 +15,9 @@ from mometrics_agent.checks.base import ErrorClass
 HAPPY_EYEBALLS_DELAY = 0.25
 
 
-async def resolve(host: str, port: int, rec: Recorder, *, block_private: bool, prefer: str) -> list[str]:
+async def resolve(
+    host: str, port: int, rec: Recorder, *, block_private: bool, prefer: str
+) -> list[str]:
     """Vetted addresses for ``host``; times the DNS phase for names."""
     if netpolicy.parse_ip(host) is None:
         rec.switch("dns")
@@ -23,7 +26,9 @@ async def resolve(host: str, port: int, rec: Recorder, *, block_private: bool, p
     except netpolicy.BlockedAddressError as exc:
         raise CheckFailure(ErrorClass.CONNECT, exc.message) from None
     except (socket.gaierror, UnicodeError) as exc:
-        raise CheckFailure(ErrorClass.DNS, f"could not resolve {host!r}: {_gai_text(exc)}") from None
+        raise CheckFailure(
+            ErrorClass.DNS, f"could not resolve {host!r}: {_gai_text(exc)}"
+        ) from None
     finally:
         if rec.phase == "dns":
             rec.switch(None)
@@ -36,17 +41,23 @@ def _gai_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def addr_infos(addresses: list[str], port: int) -> list[tuple]:
-    infos = []
+def addr_infos(addresses: list[str], port: int) -> list[AddrInfoType]:
+    infos: list[AddrInfoType] = []
     for address in addresses:
         if ":" in address:
-            infos.append((socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port, 0, 0)))
+            infos.append(
+                (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port, 0, 0))
+            )
         else:
-            infos.append((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port)))
+            infos.append(
+                (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+            )
     return infos
 
 
-async def connect(host: str, port: int, addresses: list[str], rec: Recorder, *, prefer: str) -> socket.socket:
+async def connect(
+    host: str, port: int, addresses: list[str], rec: Recorder, *, prefer: str
+) -> socket.socket:
     """A connected TCP socket to the first address that answers.
 
     With no family preference, Happy Eyeballs races the addresses; with one,
@@ -61,7 +72,8 @@ async def connect(host: str, port: int, addresses: list[str], rec: Recorder, *, 
         )
     except OSError as exc:
         raise CheckFailure(
-            ErrorClass.CONNECT, f"could not connect to {_where(host, port, addresses)}: {oserror_text(exc)}"
+            ErrorClass.CONNECT,
+            f"could not connect to {_where(host, port, addresses)}: {oserror_text(exc)}",
         ) from None
     rec.switch(None)
     return sock

@@ -8,9 +8,12 @@ need a full X.509 library for four fields.
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import contextlib
 import dataclasses
 import functools
+import socket
 import ssl
 import time
 
@@ -55,7 +58,9 @@ class CertInfo:
         return (self.not_after - (time.time() if now is None else now)) / 86400.0
 
 
-def describe_expiry(info: CertInfo, host: str, warning_days: int, now: float | None = None) -> str | None:
+def describe_expiry(
+    info: CertInfo, host: str, warning_days: int, now: float | None = None
+) -> str | None:
     """A warning when the certificate has expired or expires within the threshold."""
     days = info.days_left(now)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(info.not_after))
@@ -110,6 +115,23 @@ def peer_cert_der(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> bytes | N
         return ssl_object.getpeercert(binary_form=True)
     except (ValueError, ssl.SSLError):
         return None
+
+
+async def handshake(sock: socket.socket, context: ssl.SSLContext, server_name: str) -> bytes | None:
+    """Run a TLS handshake over a connected socket, close it, return the peer certificate (DER).
+
+    Raises ssl.SSLCertVerificationError / ssl.SSLError / OSError as the
+    handshake does.
+    """
+    _reader, writer = await asyncio.open_connection(
+        sock=sock, ssl=context, server_hostname=server_name, ssl_handshake_timeout=None
+    )
+    try:
+        return peer_cert_der(writer.get_extra_info("ssl_object"))
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
 
 
 def cert_info(der: bytes | None) -> CertInfo | None:
@@ -203,7 +225,7 @@ def _name(data: bytes, start: int, end: int) -> str:
 
 def _parse_certificate(der: bytes) -> CertInfo:
     _tag, cstart, cend = _tlv(der, 0)
-    tbs_tag, tstart, tend = _children(der, cstart, cend)[0]
+    _tbs_tag, tstart, tend = _children(der, cstart, cend)[0]
     fields = _children(der, tstart, tend)
     if fields and fields[0][0] == 0xA0:  # explicit version
         fields = fields[1:]
@@ -217,12 +239,12 @@ def _parse_certificate(der: bytes) -> CertInfo:
     for tag, start, end in fields[5:]:
         if tag != 0xA3:  # extensions
             continue
-        (_seq, estart, eend), = _children(der, start, end)
+        ((_seq, estart, eend),) = _children(der, start, end)
         for _ext, xstart, xend in _children(der, estart, eend):
             parts = _children(der, xstart, xend)
             if _oid(der[parts[0][1] : parts[0][2]]) != "2.5.29.17":
                 continue
-            _octet, ostart, oend = parts[-1]
+            _octet, ostart, _oend = parts[-1]
             _gn, gstart, gend = _tlv(der, ostart)
             for gtag, nstart, nend in _children(der, gstart, gend):
                 if gtag == 0x82:  # dNSName

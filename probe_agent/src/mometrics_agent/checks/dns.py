@@ -99,6 +99,7 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     except (dnslib.DNSError, ValueError, UnicodeError) as exc:
         raise OptionError(f"target {name!r} is not a valid DNS name ({exc})") from None
 
+    rec.start()
     rec.switch("dns")
     try:
         response = await _query_udp(packet, query, server, port)
@@ -106,7 +107,9 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
             rec.activity = "retrying over TCP"
             response = await _query_tcp(packet, query, server, port)
     except OSError as exc:
-        raise CheckFailure(ErrorClass.CONNECT, f"could not query resolver {where}: {oserror_text(exc)}") from None
+        raise CheckFailure(
+            ErrorClass.CONNECT, f"could not query resolver {where}: {oserror_text(exc)}"
+        ) from None
     rec.switch(None)
     return _judge(rec, response, name, record_type, qtype, expected, match, expected_rcode, where)
 
@@ -129,13 +132,17 @@ def _judge(
             return rec.fail(ErrorClass.DNS, f"{display} does not exist (NXDOMAIN from {where})")
         if expected_rcode != "NOERROR" and rcode == "NOERROR":
             return rec.fail(ErrorClass.ASSERTION, f"expected rcode {expected_rcode}, got NOERROR")
-        return rec.fail(ErrorClass.DNS, f"resolver {where} answered {rcode} for {display} {record_type}")
+        return rec.fail(
+            ErrorClass.DNS, f"resolver {where} answered {rcode} for {display} {record_type}"
+        )
 
     answers = [_format_answer(rr) for rr in response.rr if rr.rtype == qtype]
     if not expected:
         if answers or expected_rcode != "NOERROR":
             return rec.ok()
-        return rec.fail(ErrorClass.DNS, f"no {record_type} records for {display} (empty answer from {where})")
+        return rec.fail(
+            ErrorClass.DNS, f"no {record_type} records for {display} (empty answer from {where})"
+        )
 
     present = [e for e in expected if _matches(record_type, e, answers)]
     if match == "any":
@@ -150,7 +157,10 @@ def _judge(
         return rec.ok()
     wanted = {"any": "any of", "all": "all of", "exact": "exactly"}[match]
     got = f"[{_shorten(answers)}]" if answers else f"no {record_type} records"
-    return rec.fail(ErrorClass.ASSERTION, f"expected {record_type} {wanted} [{_shorten(expected, 4)}], got {got}")
+    return rec.fail(
+        ErrorClass.ASSERTION,
+        f"expected {record_type} {wanted} [{_shorten(expected, 4)}], got {got}",
+    )
 
 
 def _shorten(answers: list[str], limit: int = 8) -> str:
@@ -189,7 +199,7 @@ def _normalize_expected(record_type: str, value: str) -> str:
         return _name(value)
     if record_type in ("MX", "SRV"):
         parts = value.split()
-        return " ".join(parts[:-1] + [_name(parts[-1])]) if parts else value
+        return " ".join([*parts[:-1], _name(parts[-1])]) if parts else value
     if record_type == "TXT" and len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1]
     return value
@@ -212,7 +222,9 @@ async def _server(option: str | None, block_private: bool) -> tuple[str, int]:
         except netpolicy.BlockedAddressError as exc:
             raise CheckFailure(ErrorClass.CONNECT, exc.message) from None
         except OSError as exc:
-            raise CheckFailure(ErrorClass.DNS, f"could not resolve resolver {host!r}: {oserror_text(exc)}") from None
+            raise CheckFailure(
+                ErrorClass.DNS, f"could not resolve resolver {host!r}: {oserror_text(exc)}"
+            ) from None
         return addresses[0], port
     return system_resolver(), 53
 
@@ -238,7 +250,8 @@ def _accept(data: bytes, query: dnslib.DNSRecord) -> dnslib.DNSRecord | None:
     if not response.header.qr:
         return None
     if response.questions and (
-        response.questions[0].qtype != query.q.qtype or str(response.questions[0].qname).lower() != str(query.q.qname).lower()
+        response.questions[0].qtype != query.q.qtype
+        or str(response.questions[0].qname).lower() != str(query.q.qname).lower()
     ):
         raise CheckFailure(ErrorClass.PROTOCOL, "DNS response is for another question")
     return response
@@ -270,7 +283,9 @@ class _UdpExchange(asyncio.DatagramProtocol):
             self.answer.set_exception(exc or ConnectionError("socket closed"))
 
 
-async def _query_udp(packet: bytes, query: dnslib.DNSRecord, server: str, port: int) -> dnslib.DNSRecord:
+async def _query_udp(
+    packet: bytes, query: dnslib.DNSRecord, server: str, port: int
+) -> dnslib.DNSRecord:
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(
         lambda: _UdpExchange(query), remote_addr=(server, port)
@@ -291,7 +306,9 @@ async def _query_udp(packet: bytes, query: dnslib.DNSRecord, server: str, port: 
             protocol.answer.exception()  # mark retrieved
 
 
-async def _query_tcp(packet: bytes, query: dnslib.DNSRecord, server: str, port: int) -> dnslib.DNSRecord:
+async def _query_tcp(
+    packet: bytes, query: dnslib.DNSRecord, server: str, port: int
+) -> dnslib.DNSRecord:
     reader, writer = await asyncio.open_connection(server, port)
     try:
         writer.write(struct.pack("!H", len(packet)) + packet)
@@ -301,7 +318,9 @@ async def _query_tcp(packet: bytes, query: dnslib.DNSRecord, server: str, port: 
                 (length,) = struct.unpack("!H", await reader.readexactly(2))
                 data = await reader.readexactly(length)
             except asyncio.IncompleteReadError:
-                raise CheckFailure(ErrorClass.PROTOCOL, "resolver closed the TCP connection before answering") from None
+                raise CheckFailure(
+                    ErrorClass.PROTOCOL, "resolver closed the TCP connection before answering"
+                ) from None
             response = _accept(data, query)
             if response is not None:
                 return response

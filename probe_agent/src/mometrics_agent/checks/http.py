@@ -24,10 +24,13 @@ Options (``spec.options``; all optional, unknown keys ignored):
 ``max_redirects``          default 10; more is a failure.
 ``expected_status``        list of codes or ranges (``200``, ``"200-299"``,
                            ``"2xx"``), or one string of them separated by
-                           commas. Default: any 2xx after redirects. With
+                           commas. Default (or empty): any 2xx after
+                           redirects. With
                            following off the 3xx is the final status.
 ``keyword``                text that must appear in the decoded body.
-``keyword_absent``         text that must not appear in the decoded body.
+``keyword_absent``         text that must not appear in the decoded body; or
+                           ``true`` to mean that ``keyword`` must not appear
+                           (``false`` changes nothing).
 ``keyword_case_sensitive`` default true; applies to both keyword options.
 ``body_regex``             Python regular expression searched in the decoded
                            body (use inline flags such as ``(?i)``).
@@ -126,7 +129,14 @@ _HAPPY_EYEBALLS_DELAY = 0.25
 # Not sent to another origin after a redirect.
 _ORIGIN_BOUND_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "Host")
 # Dropped with the body when a redirect turns the request into a GET.
-_BODY_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Location", "Transfer-Encoding")
+_BODY_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Location",
+    "Transfer-Encoding",
+)
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 # Regular expressions run off the event loop: a pathological pattern must
@@ -146,7 +156,7 @@ class StatusSet:
 
     @classmethod
     def parse(cls, value: Any) -> StatusSet:
-        if value is None:
+        if value is None or value == [] or value == "":
             return cls([(200, 299)])
         items = value if isinstance(value, list) else [value]
         ranges: list[tuple[int, int]] = []
@@ -170,7 +180,9 @@ class StatusSet:
                 elif re.fullmatch(r"\d{3}", token):
                     ranges.append((int(token), int(token)))
                 else:
-                    raise OptionError(f"expected_status {token!r} is not a code or range like 200-299")
+                    raise OptionError(
+                        f"expected_status {token!r} is not a code or range like 200-299"
+                    )
         if not ranges:
             raise OptionError("expected_status is empty")
         for low, high in ranges:
@@ -185,7 +197,9 @@ class StatusSet:
         return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in self.ranges)
 
 
-_PATH_TOKEN = re.compile(r"\.([^.\[\]]+)|\[\s*(-?\d+)\s*\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]")
+_PATH_TOKEN = re.compile(
+    r"\.([^.\[\]]+)|\[\s*(-?\d+)\s*\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
+)
 _OPS = ("eq", "ne", "lt", "le", "gt", "ge", "contains", "exists")
 _MISSING = object()
 
@@ -207,7 +221,9 @@ class JsonAssertion:
         if not isinstance(op, str) or op.lower() not in _OPS:
             raise OptionError(f"json_assertions op must be one of {', '.join(_OPS)}")
         op = op.lower()
-        value = raw.get("value", True if op == "exists" else None)
+        value = raw.get("value")
+        if op == "exists" and value is None:
+            value = True
         if op == "exists" and not isinstance(value, bool):
             raise OptionError("json_assertions exists takes value true or false")
         if op != "exists" and not has_value:
@@ -292,7 +308,9 @@ class HttpOptions:
                 raise OptionError("basic_auth needs a string username")
             username, password = basic["username"], basic.get("password") or ""
             if ":" in username or not isinstance(password, str):
-                raise OptionError("basic_auth username must not contain ':' and password must be a string")
+                raise OptionError(
+                    "basic_auth username must not contain ':' and password must be a string"
+                )
             token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
             headers.setdefault("Authorization", f"Basic {token}")
         elif bearer:
@@ -312,6 +330,18 @@ class HttpOptions:
         if not isinstance(raw_assertions, list):
             raise OptionError("json_assertions must be a list")
 
+        keyword = opt_str(options, "keyword") or None
+        keyword_absent = None
+        raw_absent = options.get("keyword_absent")
+        if isinstance(raw_absent, bool):
+            # The control plane's form: a flag that turns `keyword` around.
+            if raw_absent:
+                if not keyword:
+                    raise OptionError("keyword_absent is true but there is no keyword")
+                keyword, keyword_absent = None, keyword
+        elif raw_absent is not None:
+            keyword_absent = opt_str(options, "keyword_absent") or None
+
         server_name = opt_str(options, "server_name") or None
         return cls(
             method=method,
@@ -320,12 +350,14 @@ class HttpOptions:
             follow_redirects=opt_bool(options, "follow_redirects", True),
             max_redirects=opt_int(options, "max_redirects", 10, maximum=100),
             expected_status=StatusSet.parse(options.get("expected_status")),
-            keyword=opt_str(options, "keyword") or None,
-            keyword_absent=opt_str(options, "keyword_absent") or None,
+            keyword=keyword,
+            keyword_absent=keyword_absent,
             keyword_case_sensitive=opt_bool(options, "keyword_case_sensitive", True),
             body_regex=body_regex,
             json_assertions=[JsonAssertion.parse(item) for item in raw_assertions],
-            max_body_bytes=opt_int(options, "max_body_bytes", DEFAULT_MAX_BODY, maximum=64 * 1024 * 1024),
+            max_body_bytes=opt_int(
+                options, "max_body_bytes", DEFAULT_MAX_BODY, maximum=64 * 1024 * 1024
+            ),
             verify_tls=opt_bool(options, "verify_tls", True),
             server_name=server_name.rstrip(".") if server_name else None,
             ca_pem=opt_str(options, "ca_pem") or None,
@@ -388,7 +420,9 @@ class TimedConnector(aiohttp.TCPConnector):
     change.
     """
 
-    def __init__(self, *, recorder: Recorder, block_private: bool, prefer: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, recorder: Recorder, block_private: bool, prefer: str, **kwargs: Any
+    ) -> None:
         delay = _HAPPY_EYEBALLS_DELAY if prefer == "any" else None
         super().__init__(happy_eyeballs_delay=delay, **kwargs)
         self._mm_rec = recorder
@@ -402,7 +436,7 @@ class TimedConnector(aiohttp.TCPConnector):
         *args: Any,
         addr_infos: list[Any],
         req: aiohttp.ClientRequest,
-        timeout: aiohttp.ClientTimeout,
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
         client_error: type[Exception] = aiohttp.ClientConnectorError,
         **kwargs: Any,
     ) -> tuple[asyncio.Transport, Any]:
@@ -431,7 +465,9 @@ class TimedConnector(aiohttp.TCPConnector):
             if sslcontext:
                 rec.switch("tls")
             try:
-                transport, protocol = await loop.create_connection(timed_factory, *args[1:], **kwargs, sock=sock)
+                transport, protocol = await loop.create_connection(
+                    timed_factory, *args[1:], **kwargs, sock=sock
+                )
             except BaseException:
                 sock.close()
                 raise
@@ -462,7 +498,9 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
         recorder=rec,
         block_private=spec.is_private_blocked,
         prefer=opts.ip_family,
-        resolver=netpolicy.PolicyResolver(block_private=spec.is_private_blocked, prefer=opts.ip_family),
+        resolver=netpolicy.PolicyResolver(
+            block_private=spec.is_private_blocked, prefer=opts.ip_family
+        ),
         use_dns_cache=False,
         ssl=sslcontext,
         limit=10,
@@ -483,6 +521,7 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     if hasattr(session, "_retry_connection"):
         session._retry_connection = False
     try:
+        rec.start()
         return await _exchange(spec, opts, url, session, connector, sslcontext, rec)
     except CheckFailure as failure:
         return rec.fail(failure.error_class, failure.message)
@@ -524,7 +563,9 @@ async def _exchange(
     while True:
         ip = netpolicy.parse_ip(url.raw_host or "")
         if ip is not None:
-            netpolicy.check_address(url.raw_host or "", str(ip), block_private=spec.is_private_blocked)
+            netpolicy.check_address(
+                url.raw_host or "", str(ip), block_private=spec.is_private_blocked
+            )
         rec.activity = "sending the request"
         resp = await session.request(
             method,
@@ -533,7 +574,9 @@ async def _exchange(
             headers=headers,
             allow_redirects=False,
             ssl=sslcontext,
-            server_hostname=opts.server_name if url.raw_host == first_host and url.scheme == "https" else None,
+            server_hostname=opts.server_name
+            if url.raw_host == first_host and url.scheme == "https"
+            else None,
         )
         try:
             rec.status_code = resp.status
@@ -550,9 +593,12 @@ async def _exchange(
         if redirects > opts.max_redirects:
             raise CheckFailure(
                 ErrorClass.PROTOCOL,
-                f"too many redirects: stopped after {opts.max_redirects} (max_redirects), next was {_short_url(next_url)}",
+                f"too many redirects: stopped after {opts.max_redirects} (max_redirects), "
+                f"next was {_short_url(next_url)}",
             )
-        method, body, headers = _redirected_request(resp.status, method, body, headers, next_url, first_origin)
+        method, body, headers = _redirected_request(
+            resp.status, method, body, headers, next_url, first_origin
+        )
         chain.append(next_url)
         key = _hop_key(session, method, next_url)
         if key in seen:
@@ -571,11 +617,17 @@ def _redirect_target(url: URL, location: str) -> URL:
     try:
         target = url.join(URL(location.strip()))
     except (ValueError, TypeError):
-        raise CheckFailure(ErrorClass.PROTOCOL, f"redirect to an invalid Location {location[:200]!r}") from None
+        raise CheckFailure(
+            ErrorClass.PROTOCOL, f"redirect to an invalid Location {location[:200]!r}"
+        ) from None
     if target.scheme not in ("http", "https"):
-        raise CheckFailure(ErrorClass.PROTOCOL, f"redirect to unsupported URL scheme {target.scheme!r}")
+        raise CheckFailure(
+            ErrorClass.PROTOCOL, f"redirect to unsupported URL scheme {target.scheme!r}"
+        )
     if not target.raw_host:
-        raise CheckFailure(ErrorClass.PROTOCOL, f"redirect to a Location without a host {location[:200]!r}")
+        raise CheckFailure(
+            ErrorClass.PROTOCOL, f"redirect to a Location without a host {location[:200]!r}"
+        )
     return target.with_fragment(None)
 
 
@@ -606,7 +658,7 @@ def _short_url(url: URL, limit: int = 100) -> str:
 def _describe_chain(chain: list[URL]) -> str:
     shown = [_short_url(u, 80) for u in chain]
     if len(shown) > 6:
-        shown = shown[:2] + ["..."] + shown[-3:]
+        shown = [*shown[:2], "...", *shown[-3:]]
     return " -> ".join(shown)
 
 
@@ -634,7 +686,9 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, b
         try:
             chunk = await resp.content.readany()
         except aiohttp.ClientPayloadError as exc:
-            raise CheckFailure(ErrorClass.PROTOCOL, _describe_payload_error(exc, len(buf), resp)) from None
+            raise CheckFailure(
+                ErrorClass.PROTOCOL, _describe_payload_error(exc, len(buf), resp)
+            ) from None
         if not chunk:
             break
         room = cap - len(buf)
@@ -650,7 +704,11 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, b
 
 
 async def _finish(
-    opts: HttpOptions, url: URL, resp: aiohttp.ClientResponse, connector: TimedConnector, rec: Recorder
+    opts: HttpOptions,
+    url: URL,
+    resp: aiohttp.ClientResponse,
+    connector: TimedConnector,
+    rec: Recorder,
 ) -> CheckOutcome:
     data, truncated = await _read_capped(resp, opts.max_body_bytes)
     rec.switch(None)
@@ -663,7 +721,9 @@ async def _finish(
             warning = describe_expiry(info, url.host or "", opts.cert_expiry_warning_days)
 
     if resp.status not in opts.expected_status:
-        return rec.fail(ErrorClass.HTTP_STATUS, f"expected status {opts.expected_status}, got {resp.status}")
+        return rec.fail(
+            ErrorClass.HTTP_STATUS, f"expected status {opts.expected_status}, got {resp.status}"
+        )
 
     failure = await _check_body(opts, data, truncated, resp.headers.get("Content-Type"), rec)
     if failure is not None:
@@ -694,7 +754,9 @@ async def _check_body(
             return f"keyword {_quote(opts.keyword)} not found in {where}"
         if opts.keyword_absent:
             if has(opts.keyword_absent):
-                return f"keyword {_quote(opts.keyword_absent)} found in the body, expected it absent"
+                return (
+                    f"keyword {_quote(opts.keyword_absent)} found in the body, expected it absent"
+                )
             if truncated:
                 return (
                     f"cannot confirm keyword {_quote(opts.keyword_absent)} is absent: "
@@ -710,12 +772,19 @@ async def _check_body(
 
     if opts.json_assertions:
         if truncated:
-            return f"JSON assertions need the whole body, which is longer than max_body_bytes {opts.max_body_bytes}"
+            return (
+                "JSON assertions need the whole body, which is longer than "
+                f"max_body_bytes {opts.max_body_bytes}"
+            )
         try:
             document = json.loads(text)
         except ValueError as exc:
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            position = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+            position = (
+                f" (line {exc.lineno}, column {exc.colno})"
+                if isinstance(exc, json.JSONDecodeError)
+                else ""
+            )
             return f"body is not valid JSON: {reason}{position}"
         for assertion in opts.json_assertions:
             failure = _evaluate(assertion, document)
@@ -729,7 +798,9 @@ def _regex_executor() -> Any:
     if _REGEX_EXECUTOR is None:
         import concurrent.futures
 
-        _REGEX_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="mometrics-regex")
+        _REGEX_EXECUTOR = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="mometrics-regex"
+        )
     return _REGEX_EXECUTOR
 
 
@@ -764,7 +835,7 @@ def _json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
     return type(a) is type(b) and a == b
@@ -804,7 +875,11 @@ def _evaluate(assertion: JsonAssertion, document: Any) -> str | None:
             ok = expected in actual
         else:
             return f"JSON {path}: cannot check whether {_show(actual)} contains {_show(expected)}"
-        return None if ok else f"JSON {path}: expected to contain {_show(expected)}, got {_show(actual)}"
+        return (
+            None
+            if ok
+            else f"JSON {path}: expected to contain {_show(expected)}, got {_show(actual)}"
+        )
     comparable = (_is_number(actual) and _is_number(expected)) or (
         isinstance(actual, str) and isinstance(expected, str)
     )
@@ -823,11 +898,28 @@ def _evaluate(assertion: JsonAssertion, document: Any) -> str | None:
 
 # WHATWG: these labels mean windows-1252 in practice.
 _CP1252_LABELS = frozenset(
-    {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "cp819", "ibm819", "us-ascii", "ascii", "windows-1252", "x-cp1252"}
+    {
+        "iso-8859-1",
+        "iso8859-1",
+        "iso_8859-1",
+        "latin1",
+        "latin-1",
+        "l1",
+        "cp819",
+        "ibm819",
+        "us-ascii",
+        "ascii",
+        "windows-1252",
+        "x-cp1252",
+    }
 )
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"^<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)", re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 
 def _codec(label: str | bytes | None) -> str | None:
@@ -885,11 +977,19 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _describe_payload_error(exc: BaseException, got: int, resp: aiohttp.ClientResponse) -> str:
     names = {type(e).__name__ for e in _chain(exc)}
     text = " ".join(str(e) for e in _chain(exc))
-    if "ContentEncodingError" in names or "DecompressSizeError" in names or "decode content-encoding" in text:
+    if (
+        "ContentEncodingError" in names
+        or "DecompressSizeError" in names
+        or "decode content-encoding" in text
+    ):
         encoding = resp.headers.get("Content-Encoding", "?")
         return f"could not decode the body (Content-Encoding {encoding})"
     expected = resp.headers.get("Content-Length")
-    detail = f"got {got} of {expected} bytes" if expected and not resp.headers.get("Content-Encoding") else f"after {got} bytes"
+    detail = (
+        f"got {got} of {expected} bytes"
+        if expected and not resp.headers.get("Content-Encoding")
+        else f"after {got} bytes"
+    )
     return f"connection closed before the body was complete ({detail})"
 
 
@@ -922,5 +1022,8 @@ def _describe_client_error(exc: aiohttp.ClientError, rec: Recorder) -> tuple[Err
             if isinstance(item, ssl.SSLError):
                 return ErrorClass.TLS, describe_ssl_error(item)
         when = "while reading the response" if rec.status_code else "before a response"
-        return ErrorClass.PROTOCOL if rec.status_code else ErrorClass.CONNECT, f"connection failed {when}: {oserror_text(exc)}"
+        return (
+            ErrorClass.PROTOCOL if rec.status_code else ErrorClass.CONNECT,
+            f"connection failed {when}: {oserror_text(exc)}",
+        )
     return ErrorClass.PROTOCOL, f"request failed: {type(exc).__name__}"

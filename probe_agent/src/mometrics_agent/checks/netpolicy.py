@@ -122,7 +122,9 @@ class BlockedAddressError(Exception):
         if len(self.blocked) > 4:
             shown += f" and {len(self.blocked) - 4} more"
         if len(self.blocked) == 1 and _strip_brackets(host) == self.blocked[0][0]:
-            message = f"address {shown} is not allowed: private targets are blocked for this monitor"
+            message = (
+                f"address {shown} is not allowed: private targets are blocked for this monitor"
+            )
         else:
             message = (
                 f"{host} resolves only to blocked addresses: {shown}; "
@@ -154,25 +156,25 @@ def blocked_reason(address: IPAddress | str) -> str | None:
     if isinstance(ip, ipaddress.IPv4Address):
         if ip == ipaddress.IPv4Address("255.255.255.255"):
             return "broadcast"
-        for net, reason in _BLOCKED_V4:
-            if ip in net:
-                return reason
+        for net4, label in _BLOCKED_V4:
+            if ip in net4:
+                return label
         return None
     # IPv6 forms that carry an IPv4 address are judged by that address.
     if ip in _MAPPED:
         embedded = ipaddress.IPv4Address(ip.packed[-4:])
-        reason = blocked_reason(embedded)
-        return f"{reason}, IPv4-mapped {embedded}" if reason else None
+        inner = blocked_reason(embedded)
+        return f"{inner}, IPv4-mapped {embedded}" if inner else None
     if ip in _NAT64:
         embedded = ipaddress.IPv4Address(ip.packed[-4:])
-        reason = blocked_reason(embedded)
-        return f"{reason}, NAT64 of {embedded}" if reason else None
+        inner = blocked_reason(embedded)
+        return f"{inner}, NAT64 of {embedded}" if inner else None
     if ip.sixtofour is not None:
-        reason = blocked_reason(ip.sixtofour)
-        return f"{reason}, 6to4 of {ip.sixtofour}" if reason else None
-    for net, reason in _BLOCKED_V6:
-        if ip in net:
-            return reason
+        inner = blocked_reason(ip.sixtofour)
+        return f"{inner}, 6to4 of {ip.sixtofour}" if inner else None
+    for net6, label in _BLOCKED_V6:
+        if ip in net6:
+            return label
     if ip not in _GLOBAL_UNICAST_V6:
         return "reserved"
     return None
@@ -201,7 +203,9 @@ def order_by_family(addresses: Iterable[str], prefer: str) -> list[str]:
     return addresses
 
 
-def vet(host: str, addresses: Iterable[str], *, block_private: bool, prefer: str = "any") -> list[str]:
+def vet(
+    host: str, addresses: Iterable[str], *, block_private: bool, prefer: str = "any"
+) -> list[str]:
     """Drop blocked addresses and order the rest; raise if none are left."""
     allowed: list[str] = []
     blocked: list[tuple[str, str]] = []
@@ -241,9 +245,9 @@ def _getaddrinfo(host: str, port: int) -> list[str]:
     seen: dict[str, None] = {}
     for family, _type, _proto, _canon, sockaddr in infos:
         if family == socket.AF_INET:
-            seen.setdefault(sockaddr[0], None)
+            seen.setdefault(str(sockaddr[0]), None)
         elif family == socket.AF_INET6 and len(sockaddr) >= 4:
-            address = sockaddr[0]
+            address = str(sockaddr[0])
             if sockaddr[3] and "%" not in address:
                 address = f"{address}%{sockaddr[3]}"
             seen.setdefault(address, None)

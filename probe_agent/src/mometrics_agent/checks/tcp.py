@@ -43,7 +43,10 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     prefer = opt_choice(options, "ip_family", ("any", "ipv4", "ipv6"), "any")
     host, port = parse_host_port(spec.target)
 
-    addresses = await _net.resolve(host, port, rec, block_private=spec.is_private_blocked, prefer=prefer)
+    rec.start()
+    addresses = await _net.resolve(
+        host, port, rec, block_private=spec.is_private_blocked, prefer=prefer
+    )
     sock = await _net.connect(host, port, addresses, rec, prefer=prefer)
     reader, writer = await asyncio.open_connection(sock=sock, limit=max_read + 1)
     try:
@@ -76,11 +79,9 @@ async def _converse(
         while True:
             chunk = await reader.read(max_read)
             if not chunk:
+                after = f"after {snippet(bytes(received))}" if received else "without data"
                 raise CheckFailure(
-                    ErrorClass.ASSERTION,
-                    f"expected {expect!r}, but the connection closed after {snippet(bytes(received))}"
-                    if received
-                    else f"expected {expect!r}, but the connection closed without data",
+                    ErrorClass.ASSERTION, f"expected {expect!r}, but the connection closed {after}"
                 )
             if rec.phase == "first_byte":
                 rec.switch("transfer")
@@ -88,9 +89,12 @@ async def _converse(
             if wanted in received:
                 return rec.ok()
             if len(received) >= max_read:
+                got = snippet(bytes(received))
                 raise CheckFailure(
                     ErrorClass.ASSERTION,
-                    f"expected {expect!r} in the first {max_read} bytes, got {snippet(bytes(received))}",
+                    f"expected {expect!r} in the first {max_read} bytes, got {got}",
                 )
     except OSError as exc:
-        raise CheckFailure(ErrorClass.PROTOCOL, f"connection failed after connecting: {oserror_text(exc)}") from None
+        raise CheckFailure(
+            ErrorClass.PROTOCOL, f"connection failed after connecting: {oserror_text(exc)}"
+        ) from None

@@ -25,7 +25,6 @@ unverified handshake to read it (not counted in the timings).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 
@@ -47,7 +46,7 @@ from mometrics_agent.checks._tlsutil import (
     describe_expiry,
     describe_ssl_error,
     describe_verify_error,
-    peer_cert_der,
+    handshake,
 )
 from mometrics_agent.checks.base import CheckOutcome, CheckSpec, ErrorClass
 
@@ -61,12 +60,16 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     prefer = opt_choice(options, "ip_family", ("any", "ipv4", "ipv6"), "any")
     host, port = parse_host_port(spec.target, default_port=443)
     name = server_name or host
+    context = client_context(verify, ca_pem)
 
-    addresses = await _net.resolve(host, port, rec, block_private=spec.is_private_blocked, prefer=prefer)
+    rec.start()
+    addresses = await _net.resolve(
+        host, port, rec, block_private=spec.is_private_blocked, prefer=prefer
+    )
     sock = await _net.connect(host, port, addresses, rec, prefer=prefer)
     rec.switch("tls")
     try:
-        der = await _handshake(sock, client_context(verify, ca_pem), name)
+        der = await handshake(sock, context, name)
     except ssl.SSLCertVerificationError as exc:
         outcome = rec.fail(ErrorClass.TLS, describe_verify_error(exc, name))
         info = await _fetch_unverified(addresses, port, name, rec)
@@ -86,27 +89,18 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     rec.cert_expires_at = info.not_after
     now = time.time()
     if info.not_after < now:
-        return rec.fail(ErrorClass.TLS, describe_expiry(info, name, warning_days, now) or "TLS certificate has expired")
+        return rec.fail(
+            ErrorClass.TLS,
+            describe_expiry(info, name, warning_days, now) or "TLS certificate has expired",
+        )
     if info.not_before > now:
         return rec.fail(ErrorClass.TLS, "TLS certificate is not yet valid")
     return rec.ok(describe_expiry(info, name, warning_days, now) or "")
 
 
-async def _handshake(sock, context: ssl.SSLContext, name: str) -> bytes | None:
-    """TLS over an open socket; returns the peer certificate (DER)."""
-    server_hostname = name if context.check_hostname or name else None
-    _reader, writer = await asyncio.open_connection(
-        sock=sock, ssl=context, server_hostname=server_hostname, ssl_handshake_timeout=None
-    )
-    try:
-        return peer_cert_der(writer.get_extra_info("ssl_object"))
-    finally:
-        writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
-
-
-async def _fetch_unverified(addresses: list[str], port: int, name: str, rec: Recorder) -> CertInfo | None:
+async def _fetch_unverified(
+    addresses: list[str], port: int, name: str, rec: Recorder
+) -> CertInfo | None:
     """Read the certificate without verifying it, for the failure message."""
     budget = min(rec.remaining_s(), 5.0)
     if budget <= 0.05:
@@ -115,12 +109,14 @@ async def _fetch_unverified(addresses: list[str], port: int, name: str, rec: Rec
     try:
         async with asyncio.timeout(budget):
             sock = await _net.connect(name, port, addresses, scratch, prefer="any")
-            return cert_info(await _handshake(sock, client_context(False), name))
+            return cert_info(await handshake(sock, client_context(False), name))
     except (CheckFailure, OSError, TimeoutError, ssl.SSLError):
         return None
 
 
-def _with_details(message: str, exc: ssl.SSLCertVerificationError, info: CertInfo, name: str) -> str:
+def _with_details(
+    message: str, exc: ssl.SSLCertVerificationError, info: CertInfo, name: str
+) -> str:
     code = getattr(exc, "verify_code", None)
     if code == 10:  # expired: say when
         return describe_expiry(info, name, 0) or message

@@ -35,16 +35,12 @@ def upgrade() -> None:
         sa.Column("id", UUID, primary_key=True),
         sa.Column("email", sa.String(320), nullable=False, unique=True),
         sa.Column("password_hash", sa.Text, nullable=False),
-        sa.Column(
-            "password_changed_at", sa.DateTime(timezone=True), server_default=sa.func.now()
-        ),
+        sa.Column("password_changed_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
         *_timestamps(),
     )
     op.create_table(
         "memberships",
-        sa.Column(
-            "user_id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("user_id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
         sa.Column(
             "organization_id",
             UUID,
@@ -57,9 +53,7 @@ def upgrade() -> None:
     op.create_table(
         "refresh_tokens",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column(
-            "user_id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("user_id", UUID, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
         sa.Column("family_id", UUID, nullable=False, index=True),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/mometrics"
     redis_url: str = "redis://127.0.0.1:6379/0"
     jwt_secret: SecretStr = SecretStr("")
+    # Signing keys for rotation: `kid:secret` pairs, comma separated. The
+    # first key signs new tokens and every listed key verifies. Empty uses
+    # jwt_secret under the key id "k1".
+    jwt_keys: SecretStr = SecretStr("")
     jwt_issuer: str = "mometrics"
     jwt_audience: str = "mometrics-api"
     access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
@@ -86,6 +90,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
+        if self.jwt_keys.get_secret_value():
+            keys = parse_jwt_keys(self.jwt_keys.get_secret_value())
+            if self.env is Environment.PRODUCTION and any(len(secret) < 32 for secret in keys.values()):
+                raise ValueError("MOMETRICS_JWT_KEYS has a secret shorter than 32 characters")
+            if not self.jwt_secret.get_secret_value():
+                # The first key also stands in for the single secret.
+                self.jwt_secret = SecretStr(next(iter(keys.values())))
         secret = self.jwt_secret.get_secret_value()
         if self.env is Environment.DEVELOPMENT and not secret:
             self.jwt_secret = SecretStr(DEV_JWT_SECRET)
@@ -101,6 +112,21 @@ class Settings(BaseSettings):
                 "characters; set a random secret outside development"
             )
         return self
+
+
+def parse_jwt_keys(value: str) -> dict[str, str]:
+    """Parse `kid:secret,kid:secret` into an ordered mapping; the first key signs."""
+    keys: dict[str, str] = {}
+    for entry in value.split(","):
+        kid, sep, secret = entry.strip().partition(":")
+        if not sep or not kid or not secret:
+            raise ValueError("MOMETRICS_JWT_KEYS entries must look like kid:secret")
+        if not kid.isalnum() or len(kid) > 32:
+            raise ValueError(f"MOMETRICS_JWT_KEYS key id {kid!r} must be 1-32 letters or digits")
+        if kid in keys:
+            raise ValueError(f"MOMETRICS_JWT_KEYS lists the key id {kid!r} twice")
+        keys[kid] = secret
+    return keys
 
 
 def to_asyncpg_url(url: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -110,6 +111,12 @@ class Monitor(Base):
     # Regions that must be down for the monitor to be down; 0 means a
     # majority of its regions.
     quorum: Mapped[int] = mapped_column(Integer, default=0)
+    # Alert rules (alerting.settings.AlertSettings); empty means the defaults.
+    alert_settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # While this monitor is down, this one's incidents page nobody.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("monitors.id", ondelete="SET NULL")
+    )
     # Grows on every change, so agents can tell a stale definition.
     version: Mapped[int] = mapped_column(BigInteger, default=1)
     created_at: Mapped[dt.datetime] = _created_at()
@@ -165,10 +172,13 @@ class RegionState(Base):
         ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True
     )
     region: Mapped[str] = mapped_column(String(64), primary_key=True)
-    # up or down.
+    # up, down, degraded, unknown or no_data.
     status: Mapped[str] = mapped_column(String(16))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     consecutive_successes: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_slow: Mapped[int] = mapped_column(Integer, default=0)
+    # Latest statuses (1 up, 2 down), oldest first, for x-of-y window rules.
+    recent_statuses: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), default=list)
     last_scheduled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_latency_ms: Mapped[float | None] = mapped_column(Float)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -192,3 +202,12 @@ class Incident(Base):
     acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    parent_incident_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL")
+    )
+    # Why nobody was paged (parent, maintenance, flapping); None once paged.
+    suppressed_reason: Mapped[str | None] = mapped_column(String(16))
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_reminder_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -29,7 +29,7 @@ export interface CurrentUser {
 }
 
 export interface HttpMonitorOptions {
-  expected_status_codes?: number[];
+  expected_status?: Array<number | string>;
   keyword?: string;
   follow_redirects?: boolean;
   verify_tls?: boolean;

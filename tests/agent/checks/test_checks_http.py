@@ -862,3 +862,82 @@ async def test_json_body_is_sent_as_json(serve_app, make_spec):
     outcome = await run_check(make_spec("http", base + "/", method="POST", body={"a": [1, 2]}))
     assert outcome.is_up
     assert received == {"type": "application/json", "body": {"a": [1, 2]}}
+
+
+# --- the control plane's option shapes -------------------------------------------
+
+
+async def test_control_plane_defaults_are_accepted(serve_app, make_spec, sane):
+    """Every default the control plane's schema can store must run as-is."""
+    schemas = pytest.importorskip("mometrics_control.monitors.schemas")
+    defaults = schemas.HttpOptions().model_dump()
+    base = await serve_app(text_app({"/": ok}))
+    outcome = await run_check(make_spec("http", base + "/", **defaults))
+    sane(outcome)
+    assert outcome.is_up, outcome
+
+
+async def test_keyword_absent_as_a_flag(serve_app, make_spec, sane):
+    base = await serve_app(text_app({"/": ok}))
+    url = base + "/"
+    outcome = await run_check(make_spec("http", url, keyword="ok", keyword_absent=True))
+    sane(outcome)
+    assert outcome.error_class == ErrorClass.ASSERTION
+    assert outcome.message == "keyword 'ok' found in the body, expected it absent"
+    assert (await run_check(make_spec("http", url, keyword="error", keyword_absent=True))).is_up
+    assert (await run_check(make_spec("http", url, keyword="ok", keyword_absent=False))).is_up
+
+
+async def test_empty_expected_status_and_null_exists(serve_app, make_spec):
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({"a": None})
+
+    base = await serve_app(text_app({"/": handler}))
+    outcome = await run_check(
+        make_spec(
+            "http",
+            base + "/",
+            expected_status=[],
+            json_assertions=[
+                {"path": "$.a", "op": "exists", "value": None},
+                {"path": "$.a", "op": "eq", "value": None},
+            ],
+        )
+    )
+    assert outcome.is_up, outcome
+
+
+async def test_stale_kept_alive_connection_is_retried_once(raw_server, make_spec, sane):
+    """The server drops the kept-alive connection instead of answering hop 2."""
+    connections = 0
+
+    async def handler(reader, writer):
+        nonlocal connections
+        connections += 1
+        request = await reader.readuntil(b"\r\n\r\n")
+        if request.startswith(b"GET /a "):
+            writer.write(b"HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")  # hop 2 on this connection: no answer
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    port = await raw_server(handler)
+    outcome = await run_check(make_spec("http", f"http://127.0.0.1:{port}/a", keyword="ok"))
+    sane(outcome)
+    assert outcome.is_up, outcome
+    assert connections == 2
+
+
+async def test_url_credentials_are_sent_and_hidden(serve_app, make_spec, sane):
+    async def loop_with_auth(request: web.Request) -> web.Response:
+        assert request.headers.get("Authorization") == "Basic dXNlcjpzM2NyZXQ="
+        raise web.HTTPFound(request.path)
+
+    base = await serve_app(text_app({"/x": loop_with_auth}))
+    url = base.replace("http://", "http://user:s3cret@") + "/x"
+    outcome = await run_check(make_spec("http", url))
+    sane(outcome)
+    assert "redirect loop" in outcome.message
+    assert "s3cret" not in outcome.message

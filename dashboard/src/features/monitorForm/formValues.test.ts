@@ -70,7 +70,7 @@ describe("toMonitorCreate", () => {
     expect(body.options).toEqual({
       follow_redirects: true,
       verify_tls: true,
-      expected_status_codes: [200, 204],
+      expected_status: [200, 204],
       keyword: "ok",
     });
   });
@@ -85,7 +85,7 @@ describe("toMonitorCreate", () => {
   it("round-trips a stored monitor", () => {
     const monitor = makeMonitor({
       options: {
-        expected_status_codes: [301],
+        expected_status: [301],
         keyword: "Welcome",
         follow_redirects: false,
         verify_tls: false,

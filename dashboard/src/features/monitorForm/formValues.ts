@@ -46,7 +46,7 @@ export function valuesFromMonitor(monitor: Monitor): MonitorFormValues {
     regions: monitor.regions,
     tags: monitor.tags,
     channelIds: monitor.channel_ids,
-    expectedStatusCodes: (options.expected_status_codes ?? []).join(", "),
+    expectedStatusCodes: (options.expected_status ?? []).join(", "),
     keyword: options.keyword ?? "",
     followRedirects: options.follow_redirects ?? true,
     verifyTls: options.verify_tls ?? true,
@@ -126,7 +126,7 @@ export function toMonitorCreate(values: MonitorFormValues): MonitorCreate {
     body.options = {
       follow_redirects: values.followRedirects,
       verify_tls: values.verifyTls,
-      ...(codes.length > 0 ? { expected_status_codes: codes } : {}),
+      ...(codes.length > 0 ? { expected_status: codes } : {}),
       ...(values.keyword !== "" ? { keyword: values.keyword } : {}),
     };
   } else if (values.kind === "tls" || values.kind === "grpc") {
@@ -146,7 +146,7 @@ const API_FIELDS: Record<string, keyof MonitorFormValues> = {
   regions: "regions",
   tags: "tags",
   channel_ids: "channelIds",
-  "options.expected_status_codes": "expectedStatusCodes",
+  "options.expected_status": "expectedStatusCodes",
   "options.keyword": "keyword",
   "options.follow_redirects": "followRedirects",
   "options.verify_tls": "verifyTls",

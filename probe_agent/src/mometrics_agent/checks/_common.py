@@ -28,7 +28,7 @@ PHASE_LABELS = {
 }
 
 
-class CheckFailure(Exception):  # noqa: N818 - a verdict, not an error of the agent
+class CheckFailure(Exception):
     """A verdict of failure raised from inside a check.
 
     ``run_check`` turns it into a ``CheckOutcome``; the message is shown to

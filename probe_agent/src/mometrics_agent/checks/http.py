@@ -311,8 +311,7 @@ class HttpOptions:
                 raise OptionError(
                     "basic_auth username must not contain ':' and password must be a string"
                 )
-            token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-            headers.setdefault("Authorization", f"Basic {token}")
+            headers.setdefault("Authorization", _basic(username, password))
         elif bearer:
             if "\r" in bearer or "\n" in bearer:
                 raise OptionError("bearer_token contains a line break")
@@ -369,7 +368,14 @@ class HttpOptions:
 # --- timing: trace hooks and a connector that splits connect from TLS --------
 
 
-def _trace_config(rec: Recorder) -> aiohttp.TraceConfig:
+class _HopState:
+    """Per-request facts the trace hooks report back to the redirect loop."""
+
+    def __init__(self) -> None:
+        self.reused = False
+
+
+def _trace_config(rec: Recorder, hop: _HopState) -> aiohttp.TraceConfig:
     config = aiohttp.TraceConfig()
 
     async def dns_start(_session: Any, _ctx: Any, _params: Any) -> None:
@@ -381,6 +387,10 @@ def _trace_config(rec: Recorder) -> aiohttp.TraceConfig:
     async def connection_ready(_session: Any, _ctx: Any, _params: Any) -> None:
         rec.switch("first_byte")
 
+    async def connection_reused(_session: Any, _ctx: Any, _params: Any) -> None:
+        hop.reused = True
+        rec.switch("first_byte")
+
     async def request_end(_session: Any, _ctx: Any, _params: Any) -> None:
         # Normally the connector's protocol hook saw the first byte already.
         if rec.phase == "first_byte":
@@ -389,7 +399,7 @@ def _trace_config(rec: Recorder) -> aiohttp.TraceConfig:
     config.on_dns_resolvehost_start.append(dns_start)
     config.on_dns_resolvehost_end.append(dns_end)
     config.on_connection_create_end.append(connection_ready)
-    config.on_connection_reuseconn.append(connection_ready)
+    config.on_connection_reuseconn.append(connection_reused)
     config.on_request_end.append(request_end)
     return config
 
@@ -494,6 +504,7 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     opts = HttpOptions.parse(spec.options)
     url = _target_url(spec.target)
     sslcontext = client_context(opts.verify_tls, opts.ca_pem)
+    hop = _HopState()
     connector = TimedConnector(
         recorder=rec,
         block_private=spec.is_private_blocked,
@@ -507,7 +518,7 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
     )
     session = aiohttp.ClientSession(
         connector=connector,
-        trace_configs=[_trace_config(rec)],
+        trace_configs=[_trace_config(rec, hop)],
         cookie_jar=aiohttp.CookieJar(unsafe=True),
         # The check's own deadline bounds everything, slow bodies included.
         timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None),
@@ -522,7 +533,7 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
         session._retry_connection = False
     try:
         rec.start()
-        return await _exchange(spec, opts, url, session, connector, sslcontext, rec)
+        return await _exchange(spec, opts, url, session, connector, sslcontext, hop, rec)
     except CheckFailure as failure:
         return rec.fail(failure.error_class, failure.message)
     except netpolicy.BlockedAddressError as exc:
@@ -551,9 +562,16 @@ async def _exchange(
     session: aiohttp.ClientSession,
     connector: TimedConnector,
     sslcontext: ssl.SSLContext,
+    hop: _HopState,
     rec: Recorder,
 ) -> CheckOutcome:
     method, body, headers = opts.method, opts.body, opts.headers.copy()
+    if url.user is not None:
+        # Credentials in the URL become a header, so they follow the
+        # same-origin rules below and never show up in messages.
+        if "Authorization" not in headers:
+            headers["Authorization"] = _basic(url.user, url.password or "")
+        url = url.with_user(None)
     first_origin = url.origin()
     first_host = url.raw_host
     chain = [url]
@@ -567,17 +585,26 @@ async def _exchange(
                 url.raw_host or "", str(ip), block_private=spec.is_private_blocked
             )
         rec.activity = "sending the request"
-        resp = await session.request(
-            method,
-            url,
-            data=body,
-            headers=headers,
-            allow_redirects=False,
-            ssl=sslcontext,
-            server_hostname=opts.server_name
-            if url.raw_host == first_host and url.scheme == "https"
-            else None,
-        )
+        server_name = opts.server_name if url.raw_host == first_host else None
+        for attempt in (1, 2):
+            hop.reused = False
+            try:
+                resp = await session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    ssl=sslcontext,
+                    server_hostname=server_name if url.scheme == "https" else None,
+                )
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                # A kept-alive connection (from an earlier hop) that the server
+                # closed meanwhile: like curl, try once more on a new one. A
+                # fresh connection that fails is the target's fault.
+                if not hop.reused or attempt == 2:
+                    raise
         try:
             rec.status_code = resp.status
             location = resp.headers.get("Location")
@@ -605,6 +632,11 @@ async def _exchange(
             raise CheckFailure(ErrorClass.PROTOCOL, "redirect loop: " + _describe_chain(chain))
         seen.add(key)
         url = next_url
+
+
+def _basic(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def _hop_key(session: aiohttp.ClientSession, method: str, url: URL) -> tuple[str, str, str]:
@@ -651,7 +683,7 @@ def _redirected_request(
 
 
 def _short_url(url: URL, limit: int = 100) -> str:
-    text = str(url)
+    text = str(url.with_user(None))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

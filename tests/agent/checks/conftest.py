@@ -2,8 +2,9 @@
 
 Everything listens on loopback, so tests build specs with
 ``is_private_blocked=False`` unless they test the policy itself.
-Async tests are marked with ``pytestmark = pytest.mark.asyncio`` per module
-(the repository has no pytest-asyncio configuration of its own).
+The repository runs pytest-asyncio in auto mode; the modules also mark
+themselves (``pytestmark = pytest.mark.asyncio``) and async fixtures use
+``pytest_asyncio.fixture``, so they run the same under strict mode.
 """
 
 from __future__ import annotations

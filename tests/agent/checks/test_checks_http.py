@@ -575,7 +575,7 @@ async def test_slow_drip_body_hits_the_timeout(serve_app, make_spec, sane):
     assert outcome.error_class == ErrorClass.TIMEOUT
     assert outcome.message == "timed out after 0.6s while reading the response (phase transfer)"
     assert outcome.status_code == 200
-    assert 590 <= outcome.latency_ms <= 700
+    assert 500 <= outcome.latency_ms <= 600  # clamped to the deadline
     assert outcome.phases.transfer_ms > 400
 
 

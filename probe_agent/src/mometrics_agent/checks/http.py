@@ -464,10 +464,14 @@ class TimedConnector(aiohttp.TCPConnector):
 
         loop = asyncio.get_running_loop()
         sslcontext = kwargs.get("ssl")
+        # Happy Eyeballs below tries every address; emptying aiohttp's list
+        # (the same object) stops it from trying the rest again on failure.
+        candidates = list(addr_infos)
+        addr_infos.clear()
         try:
             rec.switch("connect")
             sock = await aiohappyeyeballs.start_connection(
-                addr_infos=addr_infos,
+                addr_infos=candidates,
                 happy_eyeballs_delay=self._mm_delay,
                 interleave=1 if self._mm_delay else None,
                 loop=loop,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -35,7 +36,16 @@ class Agent:
 
     def _on_result(self, result: agent_pb2.CheckResult) -> None:
         evicted_before = self.spool.evicted
-        self.spool.add([result])
+        try:
+            self.spool.add([result])
+        except sqlite3.Error as err:
+            # A full or broken disk: the result is lost, but checks go on.
+            metrics.RESULTS_DROPPED.inc()
+            log.error(
+                "result not spooled; it is lost",
+                extra={"monitor_id": result.monitor_id, "error": repr(err)},
+            )
+            return
         if self.spool.evicted > evicted_before:
             metrics.SPOOL_EVICTED.inc(self.spool.evicted - evicted_before)
             log.warning("spool full; oldest results evicted", extra={"evicted": self.spool.evicted})

@@ -46,6 +46,9 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
+    # Keep pinging while the stream is idle; the gateway accepts a ping every
+    # 5 s without data, so 20 s stays well inside its limit.
+    ("grpc.http2.max_pings_without_data", 0),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 16 * 1024 * 1024),
 ]
@@ -80,6 +83,11 @@ class StreamClient:
         self._in_flight: dict[str, float] = {}
         self._max_batch = BATCH_MAX_RESULTS
         self._heartbeat_s = 10.0
+        # Assignment version announced in the most recent Hello.
+        self.hello_assignment_version = 0
+        self.sessions_opened = 0
+        # Set when the gateway sent Drain: how long to wait before reconnecting.
+        self._drain_delay_s: float | None = None
 
     def notify(self) -> None:
         """Tell the sender that new results are in the spool."""
@@ -101,6 +109,7 @@ class StreamClient:
         attempt = 0
         while not stop.is_set():
             started = time.monotonic()
+            self._drain_delay_s = None
             try:
                 await self._session(stop)
             except grpc.aio.AioRpcError as err:
@@ -114,6 +123,10 @@ class StreamClient:
                 )
             except (TimeoutError, OSError) as err:
                 log.warning("stream failed", extra={"error": repr(err), "attempt": attempt})
+            except Exception as err:  # noqa: BLE001 - an unexpected error must not stop the agent
+                log.error(
+                    "stream failed unexpectedly", extra={"error": repr(err), "attempt": attempt}
+                )
             finally:
                 self.connected = False
                 metrics.STREAM_CONNECTED.set(0)
@@ -121,9 +134,14 @@ class StreamClient:
                 break
             if time.monotonic() - started > STABLE_SESSION_S:
                 attempt = 0
-            delay = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * 2**attempt)
-            delay = random.uniform(delay / 2, delay)
-            attempt += 1
+            if self._drain_delay_s is not None:
+                # The gateway asked for the reconnect: it is not a failure.
+                attempt = 0
+                delay = self._drain_delay_s + random.uniform(0, BACKOFF_INITIAL_S)
+            else:
+                delay = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * 2**attempt)
+                delay = random.uniform(delay / 2, delay)
+                attempt += 1
             metrics.RECONNECTS.inc()
             log.info("reconnecting", extra={"delay_s": round(delay, 2), "attempt": attempt})
             with contextlib.suppress(asyncio.TimeoutError):
@@ -133,6 +151,7 @@ class StreamClient:
         async with self._channel() as channel:
             stub = agent_pb2_grpc.AgentServiceStub(channel)
             call = stub.Connect(metadata=(("authorization", f"Bearer {self.token}"),))
+            self.hello_assignment_version = self.assignment_version
             await call.write(
                 agent_pb2.AgentMessage(
                     hello=agent_pb2.Hello(
@@ -188,17 +207,29 @@ class StreamClient:
                 midpoint = sent + (now_us - sent) / 2
                 self.clock_offset_ms = (midpoint - message.server_time.server_time_us) / 1000
             elif kind == "drain":
-                log.info("gateway asked to reconnect", extra={"reason": message.drain.reason})
+                self._drain_delay_s = message.drain.reconnect_after_ms / 1000
+                log.info(
+                    "gateway asked to reconnect",
+                    extra={
+                        "reason": message.drain.reason,
+                        "reconnect_after_ms": message.drain.reconnect_after_ms,
+                    },
+                )
                 return
 
     def _on_welcome(self, welcome: agent_pb2.Welcome) -> None:
         self.connected = True
+        self.sessions_opened += 1
         metrics.STREAM_CONNECTED.set(1)
         self._heartbeat_s = float(welcome.heartbeat_interval_s or 10)
         self._max_batch = min(BATCH_MAX_RESULTS, welcome.max_batch_results or BATCH_MAX_RESULTS)
         log.info(
             "stream connected",
-            extra={"gateway_id": welcome.gateway_id, "session_id": welcome.session_id},
+            extra={
+                "gateway_id": welcome.gateway_id,
+                "session_id": welcome.session_id,
+                "assignment_version": self.hello_assignment_version,
+            },
         )
 
     def _on_delta(self, delta: agent_pb2.AssignmentDelta) -> None:
@@ -253,8 +284,11 @@ class StreamClient:
                 break
             due.append(batch_id)
         for batch_id in due:
-            await call.write(agent_pb2.AgentMessage(batch=self.spool.load_batch(batch_id)))
+            batch = self.spool.load_batch(batch_id)
+            await call.write(agent_pb2.AgentMessage(batch=batch))
             self._in_flight[batch_id] = time.monotonic()
+            metrics.BATCHES_SENT.inc()
+            metrics.RESULTS_SENT.inc(len(batch.results))
 
     async def _flush(self, call: grpc.aio.StreamStreamCall) -> None:  # type: ignore[type-arg]
         """Send what is spooled and wait briefly for acknowledgements."""

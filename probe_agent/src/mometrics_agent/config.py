@@ -69,6 +69,18 @@ class AgentSettings(BaseSettings):
                 "MOMETRICS_AGENT_TLS is off but the gateway is not on loopback; "
                 "plaintext is allowed only to 127.0.0.0/8, ::1 or localhost"
             )
+        if bool(self.agent_tls_cert) != bool(self.agent_tls_key):
+            raise ValueError(
+                "MOMETRICS_AGENT_TLS_CERT and MOMETRICS_AGENT_TLS_KEY go together: "
+                "set both for a client certificate, or neither"
+            )
+        for name, path in (
+            ("MOMETRICS_AGENT_TLS_CA", self.agent_tls_ca),
+            ("MOMETRICS_AGENT_TLS_CERT", self.agent_tls_cert),
+            ("MOMETRICS_AGENT_TLS_KEY", self.agent_tls_key),
+        ):
+            if path and not Path(path).is_file():
+                raise ValueError(f"{name}: file {path!r} not found")
         return self
 
     @property

@@ -18,6 +18,15 @@ ASSIGNED = Gauge("mometrics_agent_assigned_monitors", "Monitors assigned to this
 SPOOL_SIZE = Gauge("mometrics_agent_spool_results", "Results in the spool awaiting ack")
 SPOOL_EVICTED = Counter("mometrics_agent_spool_evicted_total", "Results evicted from a full spool")
 STREAM_CONNECTED = Gauge("mometrics_agent_stream_connected", "1 while the gateway stream is up")
+BATCHES_SENT = Counter(
+    "mometrics_agent_batches_sent_total", "Result batches written to the stream, resends included"
+)
+RESULTS_SENT = Counter(
+    "mometrics_agent_results_sent_total", "Results written to the stream, resends included"
+)
+RESULTS_DROPPED = Counter(
+    "mometrics_agent_results_dropped_total", "Results lost because the spool could not store them"
+)
 RECONNECTS = Counter("mometrics_agent_reconnects_total", "Stream reconnect attempts")
 LOOP_LAG = Histogram(
     "mometrics_agent_loop_lag_seconds",

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -31,16 +30,25 @@ LOW_CONFIDENCE_LAG_MS = 50.0
 ResultSink = Callable[[agent_pb2.CheckResult], None]
 
 
-def phase_of(monitor_id: str, interval_s: int) -> float:
-    """Return the monitor's offset inside its interval, in seconds."""
+def phase_us(monitor_id: str, interval_s: int) -> int:
+    """Return the monitor's offset inside its interval, in microseconds.
+
+    The offset is a whole number of milliseconds, and the same monitor id and
+    interval give the same offset on every agent.
+    """
     digest = hashlib.blake2b(monitor_id.encode(), digest_size=8).digest()
-    return (int.from_bytes(digest, "big") % (interval_s * 1000)) / 1000
+    return (int.from_bytes(digest, "big") % (interval_s * 1000)) * 1000
 
 
-def next_slot(now: float, interval_s: int, phase: float) -> float:
-    """Return the first grid time strictly after `now` (Unix seconds)."""
-    k = math.floor((now - phase) / interval_s) + 1
-    return k * interval_s + phase
+def next_slot_us(after_us: int, interval_s: int, phase: int) -> int:
+    """Return the first grid time `k * interval + phase` strictly after `after_us`.
+
+    Times are Unix microseconds; integer arithmetic keeps every slot an exact
+    grid point however many runs came before.
+    """
+    interval_us = interval_s * 1_000_000
+    k = (after_us - phase) // interval_us + 1
+    return k * interval_us + phase
 
 
 def spec_from(assignment: agent_pb2.Assignment, allow_private: bool) -> CheckSpec:
@@ -112,10 +120,15 @@ class Scheduler:
         metrics.ASSIGNED.set(len(self._specs))
 
     async def _loop(self, spec: CheckSpec) -> None:
-        phase = phase_of(spec.monitor_id, spec.interval_s)
+        phase = phase_us(spec.monitor_id, spec.interval_s)
+        last_slot = 0
         while True:
-            slot = next_slot(time.time(), spec.interval_s, phase)
-            await asyncio.sleep(max(0.0, slot - time.time()))
+            # The event loop may wake a timer a little early, and the wall
+            # clock may step; never schedule the same slot twice.
+            now_us = time.time_ns() // 1000
+            slot = next_slot_us(max(now_us, last_slot), spec.interval_s, phase)
+            last_slot = slot
+            await asyncio.sleep(max(0.0, (slot - now_us) / 1_000_000))
             previous = self._running.get(spec.monitor_id)
             if previous is not None and not previous.done():
                 self.overruns += 1
@@ -126,9 +139,9 @@ class Scheduler:
                 continue
             self._running[spec.monitor_id] = asyncio.create_task(self._run(spec, slot))
 
-    async def _run(self, spec: CheckSpec, slot: float) -> None:
+    async def _run(self, spec: CheckSpec, slot_us: int) -> None:
         async with self._semaphore:
-            started = time.time()
+            started_us = time.time_ns() // 1000
             self.lag.reset_window()
             try:
                 outcome = await run_check(spec)
@@ -144,7 +157,7 @@ class Scheduler:
                 )
             lag_ms = self.lag.window_max_ms()
         metrics.record_outcome(spec.kind, outcome)
-        self.sink(to_result(spec, slot, started, outcome, lag_ms))
+        self.sink(to_result(spec, slot_us, started_us, outcome, lag_ms))
         if self._running.get(spec.monitor_id) is asyncio.current_task():
             del self._running[spec.monitor_id]
 
@@ -161,13 +174,13 @@ class Scheduler:
 
 
 def to_result(
-    spec: CheckSpec, slot: float, started: float, outcome: CheckOutcome, lag_ms: float
+    spec: CheckSpec, slot_us: int, started_us: int, outcome: CheckOutcome, lag_ms: float
 ) -> agent_pb2.CheckResult:
     phases = outcome.phases
     return agent_pb2.CheckResult(
         monitor_id=spec.monitor_id,
-        scheduled_at_us=round(slot * 1_000_000),
-        started_at_us=round(started * 1_000_000),
+        scheduled_at_us=slot_us,
+        started_at_us=started_us,
         status=agent_pb2.CHECK_STATUS_UP if outcome.is_up else agent_pb2.CHECK_STATUS_DOWN,
         latency_ms=outcome.latency_ms,
         phases=agent_pb2.Phases(

@@ -30,11 +30,15 @@ class PeriodicJob:
 
 
 def default_jobs() -> list[PeriodicJob]:
-    from mometrics_control.jobs import actors
+    from mometrics_control.jobs import actors, rollup_actors
 
     return [
         PeriodicJob("storage.upkeep_partitions", 3600, actors.upkeep_partitions.send),
         PeriodicJob("agents.prune_stale", 10, actors.prune_stale_agents.send),
+        PeriodicJob("rollups.refresh", 30, rollup_actors.refresh_rollups.send),
+        PeriodicJob("rollups.upkeep", 3600, rollup_actors.upkeep_rollups.send),
+        PeriodicJob("alerting.sweep", 15, actors.sweep_alerts.send),
+        PeriodicJob("notifications.requeue", 10, actors.requeue_notifications.send),
     ]
 
 

@@ -6,49 +6,49 @@ import datetime as dt
 import logging
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from mometrics_control.agents import registry
+from mometrics_control.alerting import evaluate
+from mometrics_control.alerting import sweep as alerting_sweep
 from mometrics_control.config import get_settings
 from mometrics_control.jobs import runtime
-from mometrics_control.models import Incident, Monitor, RegionState
-from mometrics_control.results.uptime import effective_quorum
+from mometrics_control.notifications import delivery, outbox
 
 log = logging.getLogger("mometrics.jobs")
 
 
-async def evaluate_monitor(monitor_id: str) -> None:
-    """Open an incident when a quorum of regions is down; close it on recovery."""
+async def evaluate_monitor(monitor_id: str) -> list[str]:
+    """Open or close the monitor's incident; return new outbox ids to deliver."""
     async with runtime.sessionmaker()() as session:
-        monitor = await session.get(Monitor, uuid.UUID(monitor_id), with_for_update=True)
-        if monitor is None:
-            return
-        states = list(
-            await session.scalars(select(RegionState).where(RegionState.monitor_id == monitor.id))
-        )
-        down = [s for s in states if s.status == "down" and s.region in monitor.regions]
-        quorum = effective_quorum(monitor.quorum, len(monitor.regions))
-        is_down = not monitor.paused and len(down) >= quorum
-        incident = await session.scalar(
-            select(Incident).where(Incident.monitor_id == monitor.id, Incident.closed_at.is_(None))
-        )
-        now = dt.datetime.now(dt.UTC)
-        if is_down and incident is None:
-            cause = "; ".join(f"{s.region}: {s.last_error or 'down'}" for s in down)
-            session.add(
-                Incident(
-                    id=uuid.uuid4(),
-                    organization_id=monitor.organization_id,
-                    monitor_id=monitor.id,
-                    opened_at=min(s.changed_at for s in down),
-                    cause=cause[:2000],
-                )
-            )
-            log.info("incident opened", extra={"monitor_id": monitor_id, "regions": len(down)})
-        elif not is_down and incident is not None:
-            incident.closed_at = now
-            log.info("incident closed", extra={"monitor_id": monitor_id})
+        ids = await evaluate.evaluate_monitor(session, uuid.UUID(monitor_id), _now())
         await session.commit()
+    return [str(i) for i in ids]
+
+
+async def deliver_notification(outbox_id: str) -> delivery.Outcome:
+    """Send one outbox row; raises DeliveryFailed so the actor retries."""
+    return await delivery.deliver(runtime.sessionmaker(), get_settings(), uuid.UUID(outbox_id))
+
+
+async def sweep_alerts() -> list[str]:
+    """Mark silent regions no_data and run time-driven alerting work."""
+    ids = await alerting_sweep.sweep(runtime.sessionmaker(), _now())
+    return [str(i) for i in ids]
+
+
+async def due_notifications() -> list[str]:
+    """Return undelivered outbox rows to enqueue again, pushing their retry time."""
+    async with runtime.sessionmaker()() as session:
+        ids = await outbox.due_ids(session, _now())
+        await session.commit()
+    if ids:
+        log.info("notifications enqueued again", extra={"count": len(ids)})
+    return [str(i) for i in ids]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 async def upkeep_partitions() -> None:

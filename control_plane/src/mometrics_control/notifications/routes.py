@@ -1,20 +1,26 @@
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import uuid
 
 from fastapi import APIRouter, Response, status
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from mometrics_control.api.deps import CallerDep, SessionDep
+from mometrics_control.api.deps import CallerDep, SessionDep, SettingsDep
 from mometrics_control.errors import FieldError, InvalidInput, NotFound
 from mometrics_control.models import Channel
+from mometrics_control.notifications.messages import test_payload
 from mometrics_control.notifications.schemas import (
     ChannelCreate,
     ChannelPage,
     ChannelRead,
     validate_config,
 )
+from mometrics_control.notifications.senders import SendError, send
+
+log = logging.getLogger("mometrics.notifications")
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -84,3 +90,27 @@ async def delete_channel(channel_id: uuid.UUID, caller: CallerDep, session: Sess
     await session.delete(channel)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class ChannelTestResult(BaseModel):
+    is_delivered: bool
+    # Why the send failed; None when it was delivered.
+    error: str | None = None
+
+
+@router.post("/{channel_id}/test")
+async def test_channel(
+    channel_id: uuid.UUID, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> ChannelTestResult:
+    """Send a test notification now, once, and report whether it was accepted."""
+    caller.require("admin")
+    channel = await session.get(Channel, channel_id)
+    if channel is None or channel.organization_id != caller.organization_id:
+        raise NotFound(f"channel {channel_id} not found")
+    payload = test_payload(channel.name, dt.datetime.now(dt.UTC))
+    try:
+        await send(settings, channel.kind, channel.config, payload, f"test-{uuid.uuid4()}")
+    except SendError as err:
+        log.info("test notification failed", extra={"channel_id": str(channel_id)})
+        return ChannelTestResult(is_delivered=False, error=str(err))
+    return ChannelTestResult(is_delivered=True)

@@ -29,7 +29,9 @@ def upgrade() -> None:
     )
     op.add_column(
         "region_states",
-        sa.Column("recent_statuses", pg.ARRAY(sa.SmallInteger), nullable=False, server_default="{}"),
+        sa.Column(
+            "recent_statuses", pg.ARRAY(sa.SmallInteger), nullable=False, server_default="{}"
+        ),
     )
     op.add_column(
         "region_states",
@@ -37,9 +39,7 @@ def upgrade() -> None:
     )
     op.add_column(
         "incidents",
-        sa.Column(
-            "parent_incident_id", UUID, sa.ForeignKey("incidents.id", ondelete="SET NULL")
-        ),
+        sa.Column("parent_incident_id", UUID, sa.ForeignKey("incidents.id", ondelete="SET NULL")),
     )
     # Why nobody was paged: parent, maintenance or flapping; NULL once paged.
     op.add_column("incidents", sa.Column("suppressed_reason", sa.String(16)))

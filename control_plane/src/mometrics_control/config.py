@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     # Days of raw results kept before their partitions are dropped.
     retention_days: int = Field(default=90, ge=1, le=3650)
 
+    # Notifications. An email channel needs smtp_host; the connection is
+    # upgraded with STARTTLS unless smtp_starttls is off.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "mometrics@localhost"
+    smtp_starttls: bool = True
+    # PEM bundle of CAs to trust for STARTTLS; empty uses the system store.
+    smtp_ca_file: str = ""
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    telegram_api_url: str = "https://api.telegram.org"
+    # Notifications older than this are dropped and logged, not sent.
+    notification_max_age_s: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    # Seconds a worker holds a notification while sending it.
+    notification_lease_s: int = Field(default=120, ge=1, le=3600)
+    notification_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", mode="before")
@@ -92,7 +110,8 @@ class Settings(BaseSettings):
     def _check_secrets(self) -> Settings:
         if self.jwt_keys.get_secret_value():
             keys = parse_jwt_keys(self.jwt_keys.get_secret_value())
-            if self.env is Environment.PRODUCTION and any(len(secret) < 32 for secret in keys.values()):
+            is_short = any(len(secret) < 32 for secret in keys.values())
+            if self.env is Environment.PRODUCTION and is_short:
                 raise ValueError("MOMETRICS_JWT_KEYS has a secret shorter than 32 characters")
             if not self.jwt_secret.get_secret_value():
                 # The first key also stands in for the single secret.

@@ -129,6 +129,11 @@ class Agent(Base):
     __tablename__ = "agents"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
+    # The organisation that registered the agent through the API; None for
+    # agents the operator registered with `mometrics-control create-agent`.
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     region: Mapped[str] = mapped_column(String(64), index=True)
     # SHA-256 of the agent token's secret part; the token itself is shown once.

@@ -1,17 +1,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, or_, select
 
 from mometrics_control.agents import registry, service
 from mometrics_control.api.deps import CallerDep, RedisDep, SessionDep, SettingsDep
-from mometrics_control.errors import NotFound
+from mometrics_control.api.pagination import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    paginate,
+    parse_sort,
+    split_page,
+)
+from mometrics_control.auth.tokens import hash_secret, new_secret
+from mometrics_control.errors import Forbidden, InvalidInput, NotFound
 from mometrics_control.models import Agent
-from mometrics_control.monitors.schemas import REGION_PATTERN
+from mometrics_control.monitors.schemas import PUSH_REGION, REGION_PATTERN
+
+log = logging.getLogger("mometrics.agents")
 
 router = APIRouter(tags=["agents"])
 
@@ -26,6 +39,8 @@ class AgentRead(BaseModel):
     name: str
     region: str
     status: Literal["connected", "disconnected", "revoked"]
+    # True for agents the operator registered; they check every organisation's monitors.
+    is_shared: bool
     last_seen_at: dt.datetime | None
     version: str | None
     created_at: dt.datetime
@@ -38,6 +53,7 @@ class AgentCreated(AgentRead):
 
 class AgentPage(BaseModel):
     items: list[AgentRead]
+    next_cursor: str | None = None
 
 
 class RegionRead(BaseModel):
@@ -63,6 +79,7 @@ def _read(agent: Agent, live: set[str]) -> AgentRead:
         name=agent.name,
         region=agent.region,
         status=state,
+        is_shared=agent.organization_id is None,
         last_seen_at=agent.last_seen_at,
         version=agent.version,
         created_at=agent.created_at,
@@ -73,32 +90,76 @@ def _liveness_s(settings: SettingsDep) -> float:
     return float(settings.heartbeat_interval_s * settings.liveness_heartbeats)
 
 
+_SORTS = {"name": Agent.name, "region": Agent.region, "created_at": Agent.created_at}
+
+
+def _visible_to(organization_id: uuid.UUID) -> ColumnElement[bool]:
+    # Operator-registered agents (no organisation) serve everyone and are
+    # listed for everyone; an organisation's own agents only for it.
+    return or_(Agent.organization_id == organization_id, Agent.organization_id.is_(None))
+
+
 @router.get("/agents")
 async def list_agents(
-    caller: CallerDep, session: SessionDep, redis: RedisDep, settings: SettingsDep
+    caller: CallerDep,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    sort: str = "name",
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> AgentPage:
+    """Agents of the organisation and the operator's shared agents."""
+    sorting = parse_sort(sort, _SORTS)
+    query = select(Agent).where(_visible_to(caller.organization_id))
+    if region is not None:
+        query = query.where(Agent.region == region)
+    rows = list(await session.scalars(paginate(query, sorting, Agent.id, cursor, limit)))
+    agents, next_cursor = split_page(rows, sorting, limit)
     live_map = await registry.live_by_region(redis, _liveness_s(settings))
     live = {agent_id for agents in live_map.values() for agent_id in agents}
-    return AgentPage(items=[_read(a, live) for a in await service.list_agents(session)])
+    return AgentPage(items=[_read(a, live) for a in agents], next_cursor=next_cursor)
 
 
 @router.post("/agents", status_code=status.HTTP_201_CREATED)
 async def create_agent(body: AgentCreate, caller: CallerDep, session: SessionDep) -> AgentCreated:
     """Register an agent; the response carries its token, shown only this once."""
     caller.require("admin")
-    agent, token = await service.create_agent(session, body.name, body.region)
-    return AgentCreated(**_read(agent, set()).model_dump(), token=token)
+    if body.region == PUSH_REGION:
+        raise InvalidInput.for_field("region", f"{PUSH_REGION} is reserved for push monitors")
+    secret = new_secret()
+    agent = Agent(
+        id=uuid.uuid4(),
+        organization_id=caller.organization_id,
+        name=body.name,
+        region=body.region,
+        token_hash=hash_secret(secret),
+    )
+    session.add(agent)
+    await session.commit()
+    await session.refresh(agent)
+    log.info(
+        "agent registered",
+        extra={"agent_id": str(agent.id), "organization_id": str(caller.organization_id)},
+    )
+    return AgentCreated(
+        **_read(agent, set()).model_dump(), token=service.format_token(agent.id, secret)
+    )
 
 
 @router.delete("/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_agent(agent_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> Response:
     caller.require("admin")
     agent = await session.get(Agent, agent_id)
-    if agent is None:
+    if agent is None or agent.organization_id not in (caller.organization_id, None):
         raise NotFound(f"agent {agent_id} not found")
+    if agent.organization_id is None:
+        raise Forbidden("the operator registered this shared agent; only the operator revokes it")
     if agent.revoked_at is None:
         agent.revoked_at = dt.datetime.now(dt.UTC)
         await session.commit()
+        log.info("agent revoked", extra={"agent_id": str(agent_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -109,7 +170,8 @@ async def list_regions(
     """Regions with registered or live agents; has_coverage is false with none live."""
     live_map = await registry.live_by_region(redis, _liveness_s(settings))
     totals: dict[str, int] = {}
-    for agent in await service.list_agents(session):
+    visible = await session.scalars(select(Agent).where(_visible_to(caller.organization_id)))
+    for agent in visible:
         if agent.revoked_at is None:
             totals[agent.region] = totals.get(agent.region, 0) + 1
     names = sorted(set(totals) | set(live_map))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,14 +16,24 @@ from sqlalchemy import text
 
 from mometrics_control import __version__
 from mometrics_control.agents.routes import router as agents_router
+from mometrics_control.alerting.routes import router as maintenance_router
+from mometrics_control.api.deps import scope_guard
+from mometrics_control.api.etag import ETagMiddleware
+from mometrics_control.api.openapi import install_openapi
 from mometrics_control.api.problems import install_handlers, problem
+from mometrics_control.apikeys.routes import router as api_keys_router
 from mometrics_control.auth.routes import router as auth_router
 from mometrics_control.config import Settings
 from mometrics_control.db import create_engine, create_sessionmaker
 from mometrics_control.incidents.routes import router as incidents_router
 from mometrics_control.monitors.routes import router as monitors_router
 from mometrics_control.notifications.routes import router as channels_router
+from mometrics_control.orgs.routes import router as organizations_router
+from mometrics_control.push.routes import public_router as push_public_router
+from mometrics_control.push.routes import router as push_router
 from mometrics_control.results.routes import router as results_router
+from mometrics_control.statuspages.routes import public_router as status_public_router
+from mometrics_control.statuspages.routes import router as status_page_router
 
 log = logging.getLogger("mometrics.api")
 
@@ -54,6 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_handlers(app)
+    install_openapi(app)
+    app.add_middleware(ETagMiddleware, path_prefix=API_PREFIX + "/")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -65,11 +77,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
-    api.include_router(monitors_router)
-    api.include_router(results_router)
-    api.include_router(agents_router)
-    api.include_router(channels_router)
-    api.include_router(incidents_router)
+    api.include_router(organizations_router)
+    api.include_router(api_keys_router)
+    # API keys reach these only with the area's scope (read for GET, write otherwise).
+    for router, area in (
+        (monitors_router, "monitors"),
+        (push_router, "monitors"),
+        (maintenance_router, "monitors"),
+        (results_router, "results"),
+        (agents_router, "agents"),
+        (channels_router, "channels"),
+        (incidents_router, "incidents"),
+        (status_page_router, "status-page"),
+    ):
+        api.include_router(router, dependencies=[Depends(scope_guard(area))])
+    api.include_router(push_public_router)
+    api.include_router(status_public_router)
 
     @api.get("/health", tags=["health"])
     async def health(request: Request) -> JSONResponse:

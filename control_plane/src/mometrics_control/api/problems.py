@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mometrics_control.errors import MometricsError, RateLimited
@@ -71,6 +72,15 @@ def install_handlers(app: FastAPI) -> None:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Not authenticated"}
         title = titles.get(err.status_code, "HTTP error")
         return problem(err.status_code, title, str(err.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, err: DBAPIError) -> JSONResponse:
+        # PostgreSQL rejects NUL characters and some invalid byte sequences in
+        # text (SQLSTATE 22021); that is bad input, not a server fault.
+        if getattr(err.orig, "sqlstate", None) == "22021":
+            return problem(422, "Invalid input", "text must not contain NUL (\\u0000) characters")
+        log.error("database error", exc_info=err, extra={"path": request.url.path})
+        return problem(500, "Internal error", "unexpected error; see the server log")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

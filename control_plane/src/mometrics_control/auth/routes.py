@@ -10,6 +10,7 @@ from mometrics_control.auth.schemas import (
     LoginRequest,
     MembershipRead,
     MeRead,
+    PasswordChange,
     RefreshRequest,
     RegisterRequest,
     TokenPair,
@@ -49,6 +50,16 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     await service.logout(session, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password")
+async def change_password(
+    body: PasswordChange, user: UserDep, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
+    """Change the password; every other session and refresh token stops working."""
+    return await service.change_password(
+        session, settings, user, body.current_password, body.new_password
+    )
 
 
 @router.get("/me")

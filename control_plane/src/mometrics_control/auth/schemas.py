@@ -42,3 +42,8 @@ class MeRead(BaseModel):
     id: uuid.UUID
     email: str
     organizations: list[MembershipRead]
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)

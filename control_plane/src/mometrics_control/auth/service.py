@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mometrics_control.auth import tokens
 from mometrics_control.auth.schemas import TokenPair
 from mometrics_control.config import Settings
-from mometrics_control.errors import Conflict, Unauthenticated
+from mometrics_control.errors import Conflict, InvalidInput, Unauthenticated
 from mometrics_control.models import Membership, Organization, RefreshToken, User
 
 log = logging.getLogger("mometrics.auth")
@@ -27,7 +27,13 @@ async def register(
 ) -> User:
     """Create a user and an organisation owned by that user."""
     email = email.lower()
-    user = User(id=uuid.uuid4(), email=email, password_hash=tokens.hash_password(password))
+    user = User(
+        id=uuid.uuid4(),
+        email=email,
+        password_hash=tokens.hash_password(password),
+        # Set from this process's clock, the same clock that stamps token iat.
+        password_changed_at=dt.datetime.now(dt.UTC),
+    )
     organization = Organization(
         id=uuid.uuid4(), name=organization_name or f"{email.split('@')[0]}'s organisation"
     )
@@ -118,3 +124,32 @@ async def logout(session: AsyncSession, refresh_token: str) -> None:
     )
     if stored is not None:
         await revoke_family(session, stored.family_id)
+
+
+async def change_password(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    current_password: str,
+    new_password: str,
+) -> TokenPair:
+    """Set a new password, revoke every refresh token and earlier access token.
+
+    Returns a fresh token pair, so the session that changed the password
+    stays logged in while every other session must log in again.
+    """
+    if not tokens.verify_password(user.password_hash, current_password):
+        raise InvalidInput.for_field("current_password", "wrong password")
+    if current_password == new_password:
+        raise InvalidInput.for_field("new_password", "must differ from the current password")
+    now = dt.datetime.now(dt.UTC)
+    user.password_hash = tokens.hash_password(new_password)
+    user.password_changed_at = now
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await session.commit()
+    log.info("password changed", extra={"user_id": str(user.id)})
+    return await issue_tokens(session, settings, user.id)

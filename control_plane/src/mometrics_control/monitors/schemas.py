@@ -10,7 +10,18 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Kind = Literal["http", "tcp", "dns", "tls", "grpc"]
+from mometrics_control.alerting.settings import AlertSettings
+
+# push monitors have no target: a cron job pings their push URL instead.
+Kind = Literal["http", "tcp", "dns", "tls", "grpc", "push"]
+# The region of push monitors' results; no agent may register in it.
+PUSH_REGION = "push"
+
+# Stored quorum for "all": effective_quorum caps it at the region count.
+QUORUM_ALL = 32
+QUORUM_WORDS = {"majority": 0, "any": 1, "all": QUORUM_ALL}
+# An int (0 means a majority) or one of QUORUM_WORDS; stored as an int.
+Quorum = int | Literal["majority", "any", "all"]
 
 MIN_INTERVAL_S = 10
 MAX_INTERVAL_S = 86_400
@@ -82,14 +93,23 @@ class MonitorBase(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     interval_seconds: int = Field(default=60, ge=MIN_INTERVAL_S, le=MAX_INTERVAL_S)
     timeout_seconds: float = Field(default=10.0, ge=MIN_TIMEOUT_S, le=MAX_TIMEOUT_S)
-    regions: list[str] = Field(min_length=1, max_length=32)
+    # Required for every kind but push, whose only region is "push".
+    regions: list[str] = Field(default_factory=list, max_length=32)
     paused: bool = False
     tags: list[str] = Field(default_factory=list, max_length=32)
     options: dict[str, Any] = Field(default_factory=dict)
     channel_ids: list[uuid.UUID] = Field(default_factory=list, max_length=32)
     # Regions that must be down for the whole monitor to be down; 0 means a
     # majority of its regions.
-    quorum: int = Field(default=0, ge=0, le=32)
+    quorum: Quorum = 0
+    alerting: AlertSettings = Field(default_factory=AlertSettings)
+    # While the parent monitor is down, this monitor's incidents page nobody.
+    parent_id: uuid.UUID | None = None
+
+    @field_validator("quorum")
+    @classmethod
+    def _check_quorum(cls, value: Quorum) -> int:
+        return _validate_quorum(value)
 
     @field_validator("regions")
     @classmethod
@@ -106,6 +126,25 @@ class MonitorBase(BaseModel):
 
 
 class MonitorCreate(MonitorBase):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Home page",
+                    "kind": "http",
+                    "url": "https://example.org/health",
+                    "interval_seconds": 60,
+                    "timeout_seconds": 10,
+                    "regions": ["eu-west", "us-east"],
+                    "tags": ["web"],
+                    "options": {"expected_status": [200], "keyword": "ok"},
+                },
+                {"name": "Nightly backup", "kind": "push", "interval_seconds": 86400},
+            ]
+        },
+    )
+
     kind: Kind = "http"
     url: str | None = Field(default=None, max_length=2048)
     target: str | None = Field(default=None, max_length=2048)
@@ -124,12 +163,19 @@ class MonitorUpdate(BaseModel):
     tags: list[str] | None = None
     options: dict[str, Any] | None = None
     channel_ids: list[uuid.UUID] | None = None
-    quorum: int | None = Field(default=None, ge=0, le=32)
+    quorum: Quorum | None = None
+    alerting: AlertSettings | None = None
+    parent_id: uuid.UUID | None = None
 
     @field_validator("regions")
     @classmethod
     def _check_regions(cls, values: list[str] | None) -> list[str] | None:
         return None if values is None else _validate_regions(values)
+
+    @field_validator("quorum")
+    @classmethod
+    def _check_quorum(cls, value: Quorum | None) -> int | None:
+        return None if value is None else _validate_quorum(value)
 
 
 class MonitorRead(BaseModel):
@@ -145,7 +191,10 @@ class MonitorRead(BaseModel):
     tags: list[str]
     options: dict[str, Any]
     channel_ids: list[uuid.UUID]
+    # Stored form of the quorum: 0 is a majority, 32 is all regions.
     quorum: int
+    alerting: AlertSettings
+    parent_id: uuid.UUID | None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -154,6 +203,14 @@ class MonitorRead(BaseModel):
 class MonitorPage(BaseModel):
     items: list[MonitorRead]
     next_cursor: str | None = None
+
+
+def _validate_quorum(value: Quorum) -> int:
+    if isinstance(value, str):
+        return QUORUM_WORDS[value]
+    if not 0 <= value <= QUORUM_ALL:
+        raise ValueError(f"must be 0 (majority) to {QUORUM_ALL}, or majority, any or all")
+    return value
 
 
 def _validate_regions(values: list[str]) -> list[str]:
@@ -165,6 +222,10 @@ def _validate_regions(values: list[str]) -> list[str]:
 
 def validate_target(kind: str, url: str | None, target: str | None) -> str:
     """Return the stored target of a monitor, or raise ValueError naming the field."""
+    if kind == "push":
+        if url or target:
+            raise ValueError("push monitors take no url or target; they are pinged instead")
+        return ""
     if kind == "http":
         if not url:
             raise ValueError("url is required for http monitors")

@@ -7,15 +7,19 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mometrics_control.alerting.settings import load_settings
+from mometrics_control.alerting.validation import check_alert_links
 from mometrics_control.errors import FieldError, InvalidInput, NotFound
 from mometrics_control.models import Channel, Monitor, MonitorChannel
 from mometrics_control.monitors.schemas import (
+    PUSH_REGION,
+    QUORUM_ALL,
     HttpOptions,
     MonitorCreate,
     MonitorRead,
@@ -23,6 +27,7 @@ from mometrics_control.monitors.schemas import (
     validate_target,
 )
 from mometrics_control.netpolicy import find_internal_address
+from mometrics_control.push.schemas import PushOptions
 
 log = logging.getLogger("mometrics.monitors")
 
@@ -46,6 +51,8 @@ def to_read(monitor: Monitor, channel_ids: list[uuid.UUID]) -> MonitorRead:
         options=dict(monitor.options),
         channel_ids=channel_ids,
         quorum=monitor.quorum,
+        alerting=load_settings(monitor.alert_settings),
+        parent_id=monitor.parent_id,
         version=monitor.version,
         created_at=monitor.created_at,
         updated_at=monitor.updated_at,
@@ -69,17 +76,20 @@ async def check_definition(
         stored_target = validate_target(kind, url, target)
     except ValueError as err:
         raise InvalidInput.for_field(field, str(err)) from None
+    _check_regions_of_kind(kind, regions)
     if timeout_s > interval_s:
         raise InvalidInput.for_field(
             "timeout_seconds", f"must not exceed interval_seconds ({interval_s})"
         )
-    if quorum > len(regions):
+    if quorum > len(regions) and quorum != QUORUM_ALL:
         raise InvalidInput.for_field(
             "quorum", f"must not exceed the number of regions ({len(regions)})"
         )
-    if kind == "http":
+    options_models: dict[str, type[BaseModel]] = {"http": HttpOptions, "push": PushOptions}
+    options_model = options_models.get(kind)
+    if options_model is not None:
         try:
-            HttpOptions.model_validate(options)
+            options_model.model_validate(options)
         except ValidationError as err:
             raise InvalidInput(
                 "invalid options",
@@ -88,7 +98,7 @@ async def check_definition(
                     for error in err.errors()
                 ],
             ) from None
-    if not allow_private:
+    if not allow_private and kind != "push":
         host = urlsplit(stored_target).hostname if kind == "http" else stored_target
         host = (host or "").rsplit(":", 1)[0] if kind != "http" else host or ""
         internal = await find_internal_address(host)
@@ -99,6 +109,24 @@ async def check_definition(
                 "targets are off (MOMETRICS_ALLOW_PRIVATE_TARGETS)",
             )
     return stored_target
+
+
+def _check_regions_of_kind(kind: str, regions: list[str]) -> None:
+    if kind == "push":
+        if regions not in ([], [PUSH_REGION]):
+            raise InvalidInput.for_field(
+                "regions", f"push monitors have the one region {PUSH_REGION}"
+            )
+        return
+    if not regions:
+        raise InvalidInput.for_field("regions", "at least one region is required")
+    if PUSH_REGION in regions:
+        raise InvalidInput.for_field("regions", f"{PUSH_REGION} is reserved for push monitors")
+
+
+def regions_of(kind: str, regions: list[str]) -> list[str]:
+    """Return the stored regions: push monitors always have the one region "push"."""
+    return [PUSH_REGION] if kind == "push" else regions
 
 
 async def _check_channels(
@@ -142,6 +170,21 @@ async def create(
     body: MonitorCreate,
     allow_private: bool,
 ) -> MonitorRead:
+    monitor = await add_new(session, organization_id, body, allow_private)
+    await session.commit()
+    await session.refresh(monitor)
+    log.info(
+        "monitor created",
+        extra={"monitor_id": str(monitor.id), "organization_id": str(organization_id)},
+    )
+    await publish_change(redis, monitor.id)
+    return to_read(monitor, body.channel_ids)
+
+
+async def add_new(
+    session: AsyncSession, organization_id: uuid.UUID, body: MonitorCreate, allow_private: bool
+) -> Monitor:
+    """Validate and add a new monitor to the session, without committing."""
     target = await check_definition(
         body.kind,
         body.url,
@@ -154,6 +197,7 @@ async def create(
         allow_private,
     )
     await _check_channels(session, organization_id, body.channel_ids)
+    await check_alert_links(session, organization_id, None, body.parent_id, body.alerting)
     monitor = Monitor(
         id=uuid.uuid4(),
         organization_id=organization_id,
@@ -162,11 +206,13 @@ async def create(
         target=target,
         interval_seconds=body.interval_seconds,
         timeout_seconds=body.timeout_seconds,
-        regions=body.regions,
+        regions=regions_of(body.kind, body.regions),
         paused=body.paused,
         tags=body.tags,
         options=body.options,
         quorum=body.quorum,
+        alert_settings=body.alerting.model_dump(mode="json"),
+        parent_id=body.parent_id,
         version=1,
     )
     session.add(monitor)
@@ -175,14 +221,7 @@ async def create(
         MonitorChannel(monitor_id=monitor.id, channel_id=channel_id)
         for channel_id in body.channel_ids
     )
-    await session.commit()
-    await session.refresh(monitor)
-    log.info(
-        "monitor created",
-        extra={"monitor_id": str(monitor.id), "organization_id": str(organization_id)},
-    )
-    await publish_change(redis, monitor.id)
-    return to_read(monitor, body.channel_ids)
+    return monitor
 
 
 async def get_owned(
@@ -222,6 +261,22 @@ async def update(
     allow_private: bool,
 ) -> MonitorRead:
     monitor = await get_owned(session, organization_id, monitor_id)
+    await apply_update(session, organization_id, monitor, body, allow_private)
+    await session.commit()
+    await session.refresh(monitor)
+    log.info("monitor updated", extra={"monitor_id": str(monitor.id)})
+    await publish_change(redis, monitor.id)
+    return to_read(monitor, await channel_ids_of(session, monitor.id))
+
+
+async def apply_update(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    monitor: Monitor,
+    body: MonitorUpdate,
+    allow_private: bool,
+) -> None:
+    """Validate and apply the fields set in `body`, without committing."""
     changes = body.model_dump(exclude_unset=True)
     for field in ("name", "interval_seconds", "timeout_seconds", "regions", "options"):
         if field in changes and changes[field] is None:
@@ -237,6 +292,8 @@ async def update(
     stored_target = await check_definition(
         monitor.kind, url, target, interval_s, timeout_s, options, regions, quorum, allow_private
     )
+    if "regions" in changes:
+        changes["regions"] = regions_of(monitor.kind, changes["regions"])
     channel_ids = changes.pop("channel_ids", None)
     if channel_ids is not None:
         await _check_channels(session, organization_id, channel_ids)
@@ -253,12 +310,13 @@ async def update(
         monitor.paused = changes["paused"]
     if changes.get("tags") is not None:
         monitor.tags = changes["tags"]
+    if "alerting" in changes or "parent_id" in changes:
+        alerting = body.alerting or load_settings(monitor.alert_settings)
+        parent_id = changes.get("parent_id", monitor.parent_id)
+        await check_alert_links(session, organization_id, monitor.id, parent_id, alerting)
+        monitor.alert_settings = alerting.model_dump(mode="json")
+        monitor.parent_id = parent_id
     monitor.version += 1
-    await session.commit()
-    await session.refresh(monitor)
-    log.info("monitor updated", extra={"monitor_id": str(monitor.id)})
-    await publish_change(redis, monitor.id)
-    return to_read(monitor, await channel_ids_of(session, monitor.id))
 
 
 async def remove(

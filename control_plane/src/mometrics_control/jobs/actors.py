@@ -43,6 +43,11 @@ async def requeue_notifications() -> None:
     await _enqueue_deliveries(await tasks.due_notifications())
 
 
+@dramatiq.actor(actor_name="push.check_overdue", max_retries=0)
+async def check_push_monitors() -> None:
+    await _enqueue_deliveries(await tasks.check_push_monitors())
+
+
 @dramatiq.actor(actor_name="storage.upkeep_partitions", max_retries=3)
 async def upkeep_partitions() -> None:
     await tasks.upkeep_partitions()

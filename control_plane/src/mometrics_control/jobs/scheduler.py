@@ -39,6 +39,7 @@ def default_jobs() -> list[PeriodicJob]:
         PeriodicJob("rollups.upkeep", 3600, rollup_actors.upkeep_rollups.send),
         PeriodicJob("alerting.sweep", 15, actors.sweep_alerts.send),
         PeriodicJob("notifications.requeue", 10, actors.requeue_notifications.send),
+        PeriodicJob("push.check_overdue", 10, actors.check_push_monitors.send),
     ]
 
 

@@ -26,6 +26,25 @@ async def evaluate_monitor(monitor_id: str) -> list[str]:
     return [str(i) for i in ids]
 
 
+async def check_push_monitors() -> list[str]:
+    """Store down results for overdue push monitors; return outbox ids to deliver."""
+    from mometrics_control.alerting.state import Transition
+    from mometrics_control.push.service import check_overdue_push_monitors
+
+    outbox_ids: list[str] = []
+
+    async def evaluate_changed(transitions: list[Transition]) -> None:
+        for monitor_id in sorted({str(t.monitor_id) for t in transitions}):
+            outbox_ids.extend(await evaluate_monitor(monitor_id))
+
+    stored = await check_overdue_push_monitors(
+        runtime.sessionmaker(), on_transitions=evaluate_changed
+    )
+    if stored:
+        log.info("overdue push monitors marked down", extra={"monitors": stored})
+    return outbox_ids
+
+
 async def deliver_notification(outbox_id: str) -> delivery.Outcome:
     """Send one outbox row; raises DeliveryFailed so the actor retries."""
     return await delivery.deliver(runtime.sessionmaker(), get_settings(), uuid.UUID(outbox_id))

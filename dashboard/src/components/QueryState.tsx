@@ -39,7 +39,8 @@ export function EmptyState({
 }) {
   return (
     <Paper variant="outlined" sx={{ p: 4, textAlign: "center" }}>
-      <Typography variant="h3" component="p" gutterBottom>
+      {/* A heading under the page's h1, so screen-reader users can jump to the message. */}
+      <Typography variant="h3" component="h2" gutterBottom>
         {title}
       </Typography>
       {children && <Typography color="text.secondary">{children}</Typography>}

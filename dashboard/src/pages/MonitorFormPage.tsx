@@ -33,6 +33,7 @@ export function MonitorFormPage() {
           regions={regions.data?.items ?? []}
           channels={channels.data?.items ?? []}
           submitLabel={isEdit ? "Save changes" : "Create monitor"}
+          isEdit={isEdit}
           onSubmit={async (body) => {
             const saved = await save.mutateAsync(body);
             navigate(`/monitors/${saved.id}`, { replace: isEdit });

@@ -6,6 +6,8 @@ import { formatLatency } from "../../lib/format";
 import { LAYOUT, SERIES_COLORS } from "../../theme";
 import type { LatencyChartData } from "./chartData";
 
+const SINGLE_POINT_SPAN_S = 3600;
+
 /**
  * Canvas line chart of p50 latency per region, drawn with uPlot. Loaded lazily because uPlot is
  * only needed on the monitor page.
@@ -41,7 +43,17 @@ export default function LatencyChart({ data }: { data: LatencyChartData }) {
         axisStyle,
         { ...axisStyle, values: (_chart, ticks) => ticks.map((tick) => `${tick} ms`), size: 60 },
       ],
-      scales: { y: { range: (_chart, _min, max) => [0, Math.max(max, 1) * 1.1] } },
+      scales: {
+        // uPlot spreads a single x value over years of empty axis, so pad it to a short span.
+        x: {
+          time: true,
+          range: (_chart, min, max) =>
+            min === max
+              ? [min - SINGLE_POINT_SPAN_S / 2, max + SINGLE_POINT_SPAN_S / 2]
+              : [min, max],
+        },
+        y: { range: (_chart, _min, max) => [0, Math.max(max, 1) * 1.1] },
+      },
       cursor: { drag: { x: true, y: false } },
     };
 

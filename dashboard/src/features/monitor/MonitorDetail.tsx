@@ -1,5 +1,6 @@
 import { Box, Paper, Skeleton, Stack, Typography } from "@mui/material";
-import { useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
+import { useSearchParams } from "react-router-dom";
 import { useUptime } from "../../api/hooks/monitors";
 import type { Monitor, UptimeWindow } from "../../api/types";
 import { ErrorState } from "../../components/QueryState";
@@ -8,7 +9,7 @@ import { LatencyPanel } from "./LatencyPanel";
 import { MonitorHeader } from "./MonitorHeader";
 import { RegionUptimeTable } from "./RegionUptimeTable";
 import { ResultsTable } from "./ResultsTable";
-import { WindowPicker } from "./WindowPicker";
+import { WINDOWS, WindowPicker } from "./WindowPicker";
 
 function Section({
   title,
@@ -30,8 +31,16 @@ function Section({
   );
 }
 
+function parseWindow(value: string | null): UptimeWindow {
+  return WINDOWS.find((window) => window === value) ?? "24h";
+}
+
 export function MonitorDetail({ monitor }: { monitor: Monitor }) {
-  const [window, setWindow] = useState<UptimeWindow>("24h");
+  // The window lives in the address (?window=30d), so a link or a reload keeps it.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const window = parseWindow(searchParams.get("window"));
+  const setWindow = (next: UptimeWindow) =>
+    setSearchParams(next === "24h" ? {} : { window: next }, { replace: true });
   const uptime = useUptime(monitor.id, window);
   const picker = <WindowPicker value={window} onChange={setWindow} />;
 

@@ -13,11 +13,12 @@ import {
 } from "@mui/material";
 import { useState, type FormEvent } from "react";
 import { ApiError, errorMessage } from "../../api/problem";
-import type { Channel, MonitorCreate, MonitorKind, Region } from "../../api/types";
+import type { Channel, MonitorCreate, MonitorKind, MonitorUpdate, Region } from "../../api/types";
 import {
   addressPlaceholder,
   mapApiFieldErrors,
   toMonitorCreate,
+  toMonitorUpdate,
   validateValues,
   type FormErrors,
   type MonitorFormValues,
@@ -44,12 +45,22 @@ interface MonitorFormProps {
   regions: Region[];
   channels: Channel[];
   submitLabel: string;
-  onSubmit(body: MonitorCreate): Promise<unknown>;
+  /** Edits an existing monitor: the kind is fixed and the body is a MonitorUpdate. */
+  isEdit?: boolean;
+  onSubmit(body: MonitorCreate | MonitorUpdate): Promise<unknown>;
   onCancel(): void;
 }
 
 export function MonitorForm(props: MonitorFormProps) {
-  const { initialValues, regions, channels, submitLabel, onSubmit, onCancel } = props;
+  const {
+    initialValues,
+    regions,
+    channels,
+    submitLabel,
+    isEdit = false,
+    onSubmit,
+    onCancel,
+  } = props;
   const [values, setValues] = useState(initialValues);
   const [errors, setErrors] = useState<FormErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -69,7 +80,7 @@ export function MonitorForm(props: MonitorFormProps) {
 
     setSubmitting(true);
     try {
-      await onSubmit(toMonitorCreate(values));
+      await onSubmit(isEdit ? toMonitorUpdate(values) : toMonitorCreate(values));
     } catch (error) {
       if (error instanceof ApiError) {
         const mapped = mapApiFieldErrors(error.fieldErrors);
@@ -114,8 +125,9 @@ export function MonitorForm(props: MonitorFormProps) {
             label="Kind"
             value={values.kind}
             onChange={(event) => set("kind", event.target.value as MonitorKind)}
+            disabled={isEdit}
             error={Boolean(errors.kind)}
-            helperText={errors.kind}
+            helperText={errors.kind ?? (isEdit ? "Fixed after creation" : undefined)}
             sx={{ minWidth: 180 }}
           >
             {KINDS.map((kind) => (

@@ -4,6 +4,7 @@ import {
   DEFAULT_VALUES,
   mapApiFieldErrors,
   toMonitorCreate,
+  toMonitorUpdate,
   validateValues,
   valuesFromMonitor,
   type MonitorFormValues,
@@ -96,6 +97,15 @@ describe("toMonitorCreate", () => {
     expect(body.url).toBe(monitor.url);
     expect(body.tags).toEqual(["prod"]);
     expect(body.options).toEqual(monitor.options);
+  });
+});
+
+describe("toMonitorUpdate", () => {
+  it("leaves out the kind, which the API rejects on update", () => {
+    const body = toMonitorUpdate(valid);
+    expect(body).not.toHaveProperty("kind");
+    expect(body.name).toBe("API");
+    expect(body.url).toBe("https://api.example.com/health");
   });
 });
 

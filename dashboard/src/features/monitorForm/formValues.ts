@@ -1,4 +1,4 @@
-import type { Monitor, MonitorCreate, MonitorKind } from "../../api/types";
+import type { Monitor, MonitorCreate, MonitorKind, MonitorUpdate } from "../../api/types";
 
 /** Editable state of the monitor form; numbers stay strings while the user types. */
 export interface MonitorFormValues {
@@ -132,6 +132,13 @@ export function toMonitorCreate(values: MonitorFormValues): MonitorCreate {
   } else if (values.kind === "tls" || values.kind === "grpc") {
     body.options = { verify_tls: values.verifyTls };
   }
+  return body;
+}
+
+/** Request body for PATCH /monitors/{id}: the create body without `kind`, which cannot change. */
+export function toMonitorUpdate(values: MonitorFormValues): MonitorUpdate {
+  const body: MonitorUpdate = toMonitorCreate(values);
+  delete body.kind;
   return body;
 }
 

@@ -10,6 +10,8 @@ import {
   TableRow,
   TableSortLabel,
   Typography,
+  useMediaQuery,
+  useTheme,
 } from "@mui/material";
 import { Link as RouterLink } from "react-router-dom";
 import type { OverviewItem } from "../../api/types";
@@ -23,18 +25,20 @@ interface Column {
   key: SortKey | null;
   label: string;
   align?: "right";
-  /** Hides the column on phones. */
+  /** Hides the column below the md breakpoint (tablets and phones). */
   isWide?: boolean;
+  /** Hides the column below the sm breakpoint, where the row shows it elsewhere or not at all. */
+  isHiddenOnPhone?: boolean;
 }
 
 const COLUMNS: Column[] = [
   { key: "status", label: "State" },
   { key: "name", label: "Monitor" },
-  { key: null, label: "Regions" },
+  { key: null, label: "Regions", isHiddenOnPhone: true },
   { key: "uptime_24h", label: "24 h", align: "right" },
   { key: "uptime_7d", label: "7 d", align: "right", isWide: true },
   { key: "uptime_30d", label: "30 d", align: "right", isWide: true },
-  { key: "latency", label: "Latency", align: "right" },
+  { key: "latency", label: "Latency", align: "right", isHiddenOnPhone: true },
   { key: null, label: "Trend", isWide: true },
 ];
 
@@ -48,12 +52,15 @@ interface OverviewTableProps {
 }
 
 export function OverviewTable({ items, sortKey, sortDirection, onSort }: OverviewTableProps) {
+  // On phones the region chips move under the monitor name, so the table fits 390 px.
+  const isPhone = useMediaQuery(useTheme().breakpoints.down("sm"));
+  const columns = isPhone ? COLUMNS.filter((column) => !column.isHiddenOnPhone) : COLUMNS;
   return (
     <TableContainer component={Paper} variant="outlined">
       <Table size="small" aria-label="Monitors">
         <TableHead>
           <TableRow>
-            {COLUMNS.map((column) => (
+            {columns.map((column) => (
               <TableCell
                 key={column.label}
                 align={column.align}
@@ -77,7 +84,7 @@ export function OverviewTable({ items, sortKey, sortDirection, onSort }: Overvie
         </TableHead>
         <TableBody>
           {items.map((item) => (
-            <OverviewRow key={item.monitor.id} item={item} />
+            <OverviewRow key={item.monitor.id} item={item} isPhone={isPhone} />
           ))}
         </TableBody>
       </Table>
@@ -85,14 +92,26 @@ export function OverviewTable({ items, sortKey, sortDirection, onSort }: Overvie
   );
 }
 
-function OverviewRow({ item }: { item: OverviewItem }) {
+function OverviewRow({ item, isPhone }: { item: OverviewItem; isPhone: boolean }) {
   const { monitor } = item;
+  const regionChips = (
+    <Box sx={{ display: "flex", flexWrap: "wrap", gap: 0.5, mt: isPhone ? 0.5 : 0 }}>
+      {item.regions.map((region) => (
+        <StatusChip
+          key={region.region}
+          status={region.status}
+          label={region.region}
+          tooltip={regionTooltip(region.status, region.last_latency_ms, region.last_error)}
+        />
+      ))}
+    </Box>
+  );
   return (
     <TableRow hover>
       <TableCell>
         <StatusChip status={item.status} />
       </TableCell>
-      <TableCell sx={{ maxWidth: 320 }}>
+      <TableCell sx={{ maxWidth: { xs: 150, sm: 320 }, wordBreak: "break-word" }}>
         <Link component={RouterLink} to={`/monitors/${monitor.id}`} fontWeight={600}>
           {monitor.name}
         </Link>
@@ -104,19 +123,9 @@ function OverviewRow({ item }: { item: OverviewItem }) {
         >
           {monitor.kind.toUpperCase()} · {monitor.url ?? monitor.target}
         </Typography>
+        {isPhone && regionChips}
       </TableCell>
-      <TableCell>
-        <Box sx={{ display: "flex", flexWrap: "wrap", gap: 0.5 }}>
-          {item.regions.map((region) => (
-            <StatusChip
-              key={region.region}
-              status={region.status}
-              label={region.region}
-              tooltip={regionTooltip(region.status, region.last_latency_ms, region.last_error)}
-            />
-          ))}
-        </Box>
-      </TableCell>
+      {!isPhone && <TableCell>{regionChips}</TableCell>}
       <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
         {formatUptime(item.uptime_24h)}
       </TableCell>
@@ -126,9 +135,11 @@ function OverviewRow({ item }: { item: OverviewItem }) {
       <TableCell align="right" sx={{ ...wideOnly, whiteSpace: "nowrap" }}>
         {formatUptime(item.uptime_30d)}
       </TableCell>
-      <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
-        {formatLatency(item.last_latency_ms)}
-      </TableCell>
+      {!isPhone && (
+        <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
+          {formatLatency(item.last_latency_ms)}
+        </TableCell>
+      )}
       <TableCell sx={wideOnly}>
         <Sparkline values={item.sparkline} />
       </TableCell>

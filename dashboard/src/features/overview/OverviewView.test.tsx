@@ -53,7 +53,22 @@ describe("OverviewView", () => {
     renderView(items);
     await userEvent.type(screen.getByLabelText("Search"), "web");
     expect(monitorNames()).toEqual(["Website"]);
-    expect(screen.getByText("1 of 2 monitors")).toBeInTheDocument();
+    expect(screen.getByText("1–1 of 1 matching, 2 monitors in all")).toBeInTheDocument();
+  });
+
+  it("shows 50 rows per page", async () => {
+    const many = Array.from({ length: 120 }, (_, index) =>
+      makeOverviewItem({ id: `m${index}`, name: `service-${String(index).padStart(3, "0")}` }),
+    );
+    renderView(many);
+    await userEvent.click(screen.getByRole("button", { name: /^Monitor/ }));
+    expect(monitorNames()).toHaveLength(50);
+    expect(monitorNames()[0]).toBe("service-000");
+    expect(screen.getByText("1–50 of 120 monitors")).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole("button", { name: "Go to next page" }));
+    expect(monitorNames()[0]).toBe("service-050");
+    expect(screen.getByText("51–100 of 120 monitors")).toBeInTheDocument();
   });
 
   it("shows a no-match state", async () => {

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: help dev test test-python test-dashboard lint format typecheck migrate protos protos-check install dashboard bench clean
+.PHONY: help dev test test-python test-dashboard lint format typecheck migrate protos protos-check install dashboard bench clean drill
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ protos: install  ## Regenerate the Python stubs from protos/
 
 protos-check: install  ## Fail when the committed stubs are stale
 	PYTHON=$(PY) scripts/gen_protos.sh --check
+
+drill: install  ## Run the full fault drills and regenerate docs/reliability.md
+	$(PY) scripts/drill.py
 
 clean:  ## Remove the dev data folder (databases, agent spools)
 	rm -rf .data

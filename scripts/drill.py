@@ -51,6 +51,13 @@ HTTP target received a request for, *stored* the rows in `check_results`,
 *lost* the expected slots with no row, and *duplicated* the slots run or
 stored more than once. Faults go only to loopback proxies and to servers
 the drill started itself; the machine's PostgreSQL and Redis keep running.
+
+The main_job drill is the README walkthrough on real servers: three agent
+regions check an nginx site (a 301 to a page, and HTTPS with a throwaway
+CA), the PostgreSQL and Redis of the stack over TCP, the api's health URL
+and a name on a local DNS server. It stops and restarts nginx. Its
+notification figures count webhooks and emails together: one of each per
+nginx monitor and transition (down, up) is expected.
 """
 
 

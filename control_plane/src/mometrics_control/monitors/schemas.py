@@ -61,6 +61,8 @@ class HttpOptions(BaseModel):
     json_assertions: list[JsonAssertion] = Field(default_factory=list, max_length=20)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=10_485_760)
     verify_tls: bool = True
+    # PEM certificates to trust instead of the system store.
+    ca_pem: str | None = Field(default=None, max_length=65_536)
     server_name: str | None = Field(default=None, max_length=253)
     cert_expiry_warning_days: int = Field(default=14, ge=0, le=365)
     ip_family: Literal["any", "ipv4", "ipv6"] = "any"

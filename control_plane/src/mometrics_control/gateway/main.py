@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from pathlib import Path
 
 import asyncpg
 import grpc
@@ -17,7 +16,7 @@ from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
 from mometrics_control.alerting.state import Transition
 from mometrics_control.config import Settings, to_libpq_url
 from mometrics_control.db import create_engine, create_sessionmaker
-from mometrics_control.gateway.server import Gateway
+from mometrics_control.gateway.server import Gateway, TransitionSink
 
 log = logging.getLogger("mometrics.gateway")
 
@@ -51,47 +50,77 @@ async def enqueue_transitions(transitions: list[Transition]) -> None:
             )
 
 
+def _server_credentials(settings: Settings) -> grpc.ServerCredentials:
+    with open(settings.gateway_tls_cert, "rb") as cert, open(settings.gateway_tls_key, "rb") as key:
+        return grpc.ssl_server_credentials([(key.read(), cert.read())])
+
+
+class GatewayServer:
+    """The gateway servicer with its gRPC server, database pool and Redis client."""
+
+    def __init__(
+        self, settings: Settings, on_transitions: TransitionSink | None = enqueue_transitions
+    ) -> None:
+        self.settings = settings
+        self.on_transitions = on_transitions
+        self.port = 0
+
+    async def start(self) -> int:
+        """Start serving on settings.gateway_listen; return the bound port."""
+        settings = self.settings
+        self.engine = create_engine(settings.database_url, pool_size=5)
+        self.pool = await asyncpg.create_pool(
+            to_libpq_url(settings.database_url), min_size=1, max_size=8
+        )
+        self.redis = Redis.from_url(settings.redis_url)
+        self.gateway = Gateway(
+            settings,
+            create_sessionmaker(self.engine),
+            self.pool,
+            self.redis,
+            on_transitions=self.on_transitions,
+        )
+        await self.gateway.start()
+
+        self.server = grpc.aio.server(options=SERVER_OPTIONS)
+        agent_pb2_grpc.add_AgentServiceServicer_to_server(self.gateway, self.server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        service_names = (
+            agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(service_names, self.server)
+        if settings.gateway_tls_cert:
+            credentials = _server_credentials(settings)
+            self.port = self.server.add_secure_port(settings.gateway_listen, credentials)
+        else:
+            self.port = self.server.add_insecure_port(settings.gateway_listen)
+        await self.server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(service_names[0], health_pb2.HealthCheckResponse.SERVING)
+        log.info("gateway listening", extra={"address": settings.gateway_listen, "port": self.port})
+        return self.port
+
+    async def stop(self, grace_s: float = DRAIN_GRACE_S) -> None:
+        """Report NOT_SERVING, ask agents to reconnect elsewhere, then close."""
+        log.info("gateway stopping", extra={"gateway_id": self.gateway.gateway_id})
+        await self.health.enter_graceful_shutdown()
+        await self.gateway.drain()
+        await self.server.stop(grace_s)
+        await self.pool.close()
+        await self.redis.aclose()
+        await self.engine.dispose()
+        log.info("gateway stopped", extra={"gateway_id": self.gateway.gateway_id})
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
-    engine = create_engine(settings.database_url, pool_size=5)
-    sessionmaker = create_sessionmaker(engine)
-    pool = await asyncpg.create_pool(to_libpq_url(settings.database_url), min_size=1, max_size=8)
-    redis = Redis.from_url(settings.redis_url)
-    gateway = Gateway(settings, sessionmaker, pool, redis, on_transitions=enqueue_transitions)
-    await gateway.start()
-
-    server = grpc.aio.server(options=SERVER_OPTIONS)
-    agent_pb2_grpc.add_AgentServiceServicer_to_server(gateway, server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    service_names = (
-        agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
-        health.SERVICE_NAME,
-        reflection.SERVICE_NAME,
-    )
-    reflection.enable_server_reflection(service_names, server)
-    if settings.gateway_tls_cert:
-        # Read once at start, before serving, so blocking reads do no harm.
-        cert = Path(settings.gateway_tls_cert).read_bytes()  # noqa: ASYNC240
-        key = Path(settings.gateway_tls_key).read_bytes()  # noqa: ASYNC240
-        credentials = grpc.ssl_server_credentials([(key, cert)])
-        port = server.add_secure_port(settings.gateway_listen, credentials)
-    else:
-        port = server.add_insecure_port(settings.gateway_listen)
+    server = GatewayServer(settings)
     await server.start()
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    await health_servicer.set(service_names[0], health_pb2.HealthCheckResponse.SERVING)
-    log.info("gateway listening", extra={"address": settings.gateway_listen, "port": port})
-
     await stop.wait()
-    log.info("gateway stopping", extra={"gateway_id": gateway.gateway_id})
-    await health_servicer.enter_graceful_shutdown()
-    await gateway.drain()
-    await server.stop(DRAIN_GRACE_S)
-    await pool.close()
-    await redis.aclose()
-    await engine.dispose()
-    log.info("gateway stopped", extra={"gateway_id": gateway.gateway_id})
+    await server.stop()
 
 
 def run(settings: Settings) -> None:

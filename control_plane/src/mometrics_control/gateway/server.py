@@ -10,12 +10,15 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import asyncpg
 import grpc
 from redis.asyncio import Redis
-from sqlalchemy import update
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
@@ -25,9 +28,10 @@ from mometrics_control.alerting.state import Transition
 from mometrics_control.config import Settings
 from mometrics_control.gateway.assignment import (
     MonitorDef,
-    assignments_for,
+    RegionPlan,
     load_monitor,
     load_monitors,
+    load_versions,
 )
 from mometrics_control.gateway.ingest import Ingestor, validate
 from mometrics_control.gateway.session import AgentSession
@@ -40,10 +44,27 @@ log = logging.getLogger("mometrics.gateway")
 # agent on another replica is closed.
 SESSION_CHANNEL = "mometrics:agent-sessions"
 HELLO_TIMEOUT_S = 10.0
+# Monitor versions are compared with the database this often, in case a
+# change notice on Redis was missed.
 FULL_RELOAD_INTERVAL_S = 30.0
 TICK_INTERVAL_S = 2.0
+# A batch not committed within this time is left unacknowledged; the agent
+# sends it again.
+INGEST_TIMEOUT_S = 20.0
+PUBSUB_CLOSE_TIMEOUT_S = 1.0
+LISTEN_POLL_S = 1.0
+# How long drain() waits for the background tasks to end once cancelled.
+DRAIN_TASKS_TIMEOUT_S = 5.0
 
 TransitionSink = Callable[[list[Transition]], Awaitable[None]]
+
+
+async def _close_pubsub(pubsub: PubSub) -> None:
+    # PubSub.aclose() (redis-py 8.2) was seen to wait forever after the
+    # listening task was cancelled, and that hung shutdown. So this waits a
+    # second at most and leaves the rest of the teardown in the background.
+    with contextlib.suppress(TimeoutError, RedisError, OSError):
+        await asyncio.wait_for(asyncio.shield(pubsub.aclose()), PUBSUB_CLOSE_TIMEOUT_S)
 
 
 def default_gateway_id() -> str:
@@ -66,10 +87,14 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         self.gateway_id = settings.gateway_id or default_gateway_id()
         self.sessions: dict[str, AgentSession] = {}
         self.monitors: dict[str, MonitorDef] = {}
-        self.live: dict[str, list[str]] = {}
+        # Owners of monitors, for the regions that have a session here.
+        self.plans: dict[str, RegionPlan] = {}
+        # Organisation of each agent seen, None for shared agents.
+        self.agent_orgs: dict[str, str | None] = {}
         self.on_transitions = on_transitions
         self.liveness_s = float(settings.heartbeat_interval_s * settings.liveness_heartbeats)
         self._tasks: list[asyncio.Task[None]] = []
+        self._is_stopping = False
 
     # Lifecycle
 
@@ -86,58 +111,73 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
 
     async def drain(self) -> None:
         """Ask every agent to reconnect elsewhere and close their streams."""
+        self._is_stopping = True
         for session in list(self.sessions.values()):
             session.close("gateway shutting down")
             await registry.mark_gone(self.redis, session.region, session.agent_id)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        pending: set[asyncio.Task[None]] = set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=DRAIN_TASKS_TIMEOUT_S)
+        if pending:
+            log.warning(
+                "background tasks did not stop",
+                extra={
+                    "gateway_id": self.gateway_id,
+                    "tasks": ",".join(sorted(task.get_name() for task in pending)),
+                },
+            )
         log.info("gateway drained", extra={"gateway_id": self.gateway_id})
 
     # Background work
 
     async def _listen(self) -> None:
         """Follow monitor changes and sessions opened on other replicas."""
-        while True:
+        # Polling with a timeout, rather than PubSub.listen(), lets the loop
+        # check _is_stopping, because redis-py 8.2 was seen to swallow the
+        # task's cancellation inside listen() and then retry forever.
+        while not self._is_stopping:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(
                     MONITOR_CHANGES_CHANNEL, SESSION_CHANNEL, registry.AGENT_CHANGES_CHANNEL
                 )
-                async for message in pubsub.listen():
-                    if message["type"] != "message":
-                        continue
-                    await self._on_message(message["channel"].decode(), message["data"].decode())
+                while not self._is_stopping:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=LISTEN_POLL_S
+                    )
+                    if message is not None:
+                        await self._on_message(
+                            message["channel"].decode(), message["data"].decode()
+                        )
             except asyncio.CancelledError:
-                await pubsub.aclose()
                 raise
             except Exception as err:  # noqa: BLE001 - keep listening after Redis errors
+                if self._is_stopping:
+                    break
                 log.warning("redis subscription failed; retrying", extra={"error": repr(err)})
-                await pubsub.aclose()
                 await asyncio.sleep(1.0)
+            finally:
+                await _close_pubsub(pubsub)
 
     async def _on_message(self, channel: str, data: str) -> None:
         if channel == MONITOR_CHANGES_CHANNEL:
             monitor = await load_monitor(self.sessionmaker, data)
-            if monitor is None:
-                self.monitors.pop(data, None)
-            else:
-                self.monitors[data] = monitor
-            self._rebalance()
+            self._update_monitors({data: monitor})
         elif channel == SESSION_CHANNEL:
             agent_id, _, session_id = data.partition(" ")
             local = self.sessions.get(agent_id)
             if local is not None and local.session_id != session_id:
                 log.info("session replaced on another replica", extra={"agent_id": agent_id})
+                local.is_replaced = True
                 local.close("session replaced by a newer connection")
         elif channel == registry.AGENT_CHANGES_CHANNEL:
             await self._refresh_live()
 
     async def _tick(self) -> None:
         last_reload = time.monotonic()
-        while True:
+        while not self._is_stopping:
             await asyncio.sleep(TICK_INTERVAL_S)
             try:
                 now = time.monotonic()
@@ -149,40 +189,125 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                         )
                         session.close("no heartbeat received")
                 if now - last_reload > FULL_RELOAD_INTERVAL_S:
-                    self.monitors = await load_monitors(self.sessionmaker)
+                    await self._sync_monitors()
                     last_reload = now
+                await self._close_revoked()
                 await self._refresh_live()
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # noqa: BLE001 - the loop must survive outages
                 log.warning("gateway upkeep failed; retrying", extra={"error": repr(err)})
 
+    async def _close_revoked(self) -> None:
+        """End the streams of agents whose registration was revoked."""
+        if not self.sessions:
+            return
+        async with self.sessionmaker() as db:
+            revoked = await db.scalars(
+                select(Agent.id).where(
+                    Agent.id.in_([uuid.UUID(a) for a in self.sessions]),
+                    Agent.revoked_at.is_not(None),
+                )
+            )
+            for agent_id in revoked:
+                session = self.sessions.get(str(agent_id))
+                if session is not None:
+                    log.info("agent revoked; closing its stream", extra={"agent_id": str(agent_id)})
+                    session.close("agent revoked")
+
+    async def _sync_monitors(self) -> None:
+        """Reload the monitors whose version differs from the database's."""
+        versions = await load_versions(self.sessionmaker)
+        stale = [
+            monitor_id
+            for monitor_id, version in versions.items()
+            if monitor_id not in self.monitors or self.monitors[monitor_id].version != version
+        ]
+        changes: dict[str, MonitorDef | None] = {
+            monitor_id: None for monitor_id in self.monitors if monitor_id not in versions
+        }
+        if stale:
+            loaded = await load_monitors(self.sessionmaker, stale)
+            changes.update({monitor_id: loaded.get(monitor_id) for monitor_id in stale})
+        if changes:
+            log.info("monitors resynchronised", extra={"monitors": len(changes)})
+            self._update_monitors(changes)
+
+    def _update_monitors(self, changes: dict[str, MonitorDef | None]) -> None:
+        """Apply changed (or, as None, removed) monitors to plans and sessions."""
+        for monitor_id, monitor in changes.items():
+            if monitor is None:
+                self.monitors.pop(monitor_id, None)
+            else:
+                self.monitors[monitor_id] = monitor
+        for region, plan in self.plans.items():
+            for monitor_id, monitor in changes.items():
+                if monitor is not None and region in monitor.regions:
+                    plan.upsert(monitor_id, monitor.organization_id)
+                else:
+                    plan.remove(monitor_id)
+            self._apply(region, changes.keys())
+
+    def _plan(self, region: str) -> RegionPlan:
+        plan = self.plans.get(region)
+        if plan is None:
+            plan = RegionPlan(region)
+            for monitor in self.monitors.values():
+                if region in monitor.regions:
+                    plan.upsert(monitor.id, monitor.organization_id)
+            self.plans[region] = plan
+        return plan
+
     async def _refresh_live(self) -> None:
         regions = {session.region for session in self.sessions.values()}
-        changed = False
         for region in regions:
             await registry.prune(self.redis, region, self.liveness_s)
-            agents = await registry.live_agents(self.redis, region, self.liveness_s)
-            if self.live.get(region) != agents:
-                self.live[region] = agents
-                changed = True
-        if changed:
-            self._rebalance()
+            live = set(await registry.live_agents(self.redis, region, self.liveness_s))
+            # Agents streaming here are live even before Redis shows it.
+            live |= {s.agent_id for s in self.sessions.values() if s.region == region}
+            agents = await self._with_orgs(live)
+            plan = self._plan(region)
+            if plan.agents != agents:
+                self._apply(region, plan.set_agents(agents))
+        for region in set(self.plans) - regions:
+            del self.plans[region]
 
-    def _rebalance(self) -> None:
+    async def _with_orgs(self, agent_ids: set[str]) -> dict[str, str | None]:
+        """Map agent ids to their organisation (None for shared agents)."""
+        unknown = [uuid.UUID(a) for a in agent_ids if a not in self.agent_orgs]
+        if unknown:
+            async with self.sessionmaker() as db:
+                rows = await db.execute(
+                    select(Agent.id, Agent.organization_id).where(Agent.id.in_(unknown))
+                )
+                for agent_id, organization_id in rows:
+                    org = str(organization_id) if organization_id is not None else None
+                    self.agent_orgs[str(agent_id)] = org
+        # An id the database does not know (a deleted agent) checks nothing.
+        return {a: self.agent_orgs[a] for a in agent_ids if a in self.agent_orgs}
+
+    def _apply(self, region: str, monitor_ids: Iterable[str]) -> None:
+        """Send each session of `region` the changes among `monitor_ids`."""
+        plan = self.plans[region]
+        monitor_ids = list(monitor_ids)
         for session in list(self.sessions.values()):
-            wanted = assignments_for(
-                session.agent_id,
-                session.region,
-                self.live.get(session.region, []),
-                self.monitors,
-            )
-            message = session.delta(wanted)
-            if message is not None:
+            if session.region != region:
+                continue
+            upserts = []
+            removed = []
+            for monitor_id in monitor_ids:
+                monitor = self.monitors.get(monitor_id)
+                if monitor is not None and plan.owner(monitor_id) == session.agent_id:
+                    upserts.append(monitor)
+                else:
+                    removed.append(monitor_id)
+            messages = session.change(upserts, removed)
+            for message in messages:
                 session.send(message)
+            if messages:
                 log.debug(
                     "assignment delta sent",
-                    extra={"agent_id": session.agent_id, "monitors": len(wanted)},
+                    extra={"agent_id": session.agent_id, "monitors": len(session.assigned)},
                 )
 
     # The stream
@@ -196,7 +321,11 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
     ) -> None:
         agent = await self._authenticate(context)
         hello = await self._read_hello(request_iterator, context, agent)
-        session = AgentSession(agent_id=str(agent.id), region=agent.region)
+        organization_id = str(agent.organization_id) if agent.organization_id else None
+        session = AgentSession(
+            agent_id=str(agent.id), region=agent.region, organization_id=organization_id
+        )
+        self.agent_orgs[session.agent_id] = organization_id
         await self._open(session, hello)
         reader = asyncio.create_task(self._read(session, request_iterator))
         try:
@@ -209,7 +338,10 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
-            await self._close(session)
+            # grpc.aio cancels this handler when the peer goes away, which can
+            # land while _close awaits Redis. The shield lets the cleanup finish,
+            # so the agent's monitors move to another agent at once.
+            await asyncio.shield(self._close(session))
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Agent:  # type: ignore[type-arg]
         metadata = dict(context.invocation_metadata() or ())
@@ -257,21 +389,12 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         previous = self.sessions.get(session.agent_id)
         if previous is not None:
             log.info("session replaced", extra={"agent_id": session.agent_id})
+            previous.is_replaced = True
             previous.close("session replaced by a newer connection")
-        self.sessions[session.agent_id] = session
         await self.redis.publish(SESSION_CHANNEL, f"{session.agent_id} {session.session_id}")
         await registry.mark_live(self.redis, session.region, session.agent_id)
         await self.redis.publish(registry.AGENT_CHANGES_CHANNEL, session.region)
-        self.live[session.region] = await registry.live_agents(
-            self.redis, session.region, self.liveness_s
-        )
-        async with self.sessionmaker() as db:
-            await db.execute(
-                update(Agent)
-                .where(Agent.id == uuid.UUID(session.agent_id))
-                .values(last_seen_at=dt.datetime.now(dt.UTC), version=hello.version[:64])
-            )
-            await db.commit()
+        await self._touch(session.agent_id, hello.version[:64])
         session.send(
             agent_pb2.ControlMessage(
                 welcome=agent_pb2.Welcome(
@@ -283,28 +406,47 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                 )
             )
         )
-        wanted = assignments_for(
-            session.agent_id, session.region, self.live[session.region], self.monitors
-        )
-        session.send(session.snapshot(wanted))
-        self._rebalance()
+        plan = self._plan(session.region)
+        moved = plan.set_agents({**plan.agents, session.agent_id: session.organization_id})
+        owned = [self.monitors[m] for m in plan.owned_by(session.agent_id) if m in self.monitors]
+        for message in session.snapshot(owned):
+            session.send(message)
+        self.sessions[session.agent_id] = session
+        self._apply(session.region, moved)
         log.info(
             "agent connected",
             extra={
                 "agent_id": session.agent_id,
                 "region": session.region,
                 "version": hello.version,
-                "monitors": len(wanted),
+                "monitors": len(owned),
             },
         )
+
+    async def _touch(self, agent_id: str, version: str | None = None) -> None:
+        """Record that the agent was seen; a database outage only logs."""
+        values: dict[str, object] = {"last_seen_at": dt.datetime.now(dt.UTC)}
+        if version is not None:
+            values["version"] = version
+        try:
+            async with self.sessionmaker() as db:
+                await db.execute(
+                    update(Agent).where(Agent.id == uuid.UUID(agent_id)).values(**values)
+                )
+                await db.commit()
+        except (SQLAlchemyError, OSError) as err:
+            log.warning(
+                "agent last_seen_at not updated", extra={"agent_id": agent_id, "error": repr(err)}
+            )
 
     async def _close(self, session: AgentSession) -> None:
         session.closed.set()
         if self.sessions.get(session.agent_id) is session:
             del self.sessions[session.agent_id]
-            with contextlib.suppress(Exception):
-                await registry.mark_gone(self.redis, session.region, session.agent_id)
-                await self.redis.publish(registry.AGENT_CHANGES_CHANNEL, session.region)
+            if not session.is_replaced:
+                with contextlib.suppress(Exception):
+                    await registry.mark_gone(self.redis, session.region, session.agent_id)
+                    await self.redis.publish(registry.AGENT_CHANGES_CHANNEL, session.region)
             await self._refresh_live_safely()
         log.info(
             "agent disconnected", extra={"agent_id": session.agent_id, "region": session.region}
@@ -349,13 +491,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                 )
             )
         )
-        async with self.sessionmaker() as db:
-            await db.execute(
-                update(Agent)
-                .where(Agent.id == uuid.UUID(session.agent_id))
-                .values(last_seen_at=dt.datetime.now(dt.UTC))
-            )
-            await db.commit()
+        await self._touch(session.agent_id)
 
     async def _ingest(self, session: AgentSession, batch: agent_pb2.ResultBatch) -> None:
         ack = agent_pb2.BatchAck(batch_id=batch.batch_id)
@@ -371,10 +507,11 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             return
         accepted, reasons = validate(batch, session.region, self.monitors, dt.datetime.now(dt.UTC))
         try:
-            stored, transitions = await self.ingestor.store(
-                uuid.UUID(session.agent_id), session.region, accepted
-            )
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as err:
+            async with asyncio.timeout(INGEST_TIMEOUT_S):
+                stored, transitions = await self.ingestor.store(
+                    uuid.UUID(session.agent_id), session.region, accepted
+                )
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError) as err:
             # No acknowledgement: the agent keeps the batch and sends it again.
             log.warning(
                 "batch not stored; agent will resend",

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import uuid
 
 from redis.asyncio import Redis
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mometrics_control.agents import registry
 from mometrics_control.errors import InvalidInput
-from mometrics_control.models import Monitor
+from mometrics_control.models import Agent, Monitor
 from mometrics_control.models import RegionState as RegionStateRow
 from mometrics_control.results import uptime
 from mometrics_control.results.schemas import (
@@ -25,6 +26,7 @@ from mometrics_control.results.schemas import (
     ResultRead,
     UptimeRead,
 )
+from mometrics_control.rollups import queries as rollup_queries
 
 _STATUS_NAMES = {1: "up", 2: "down", 3: "unknown"}
 _STATUS_CODES = {"up": 1, "down": 2, "unknown": 3}
@@ -40,6 +42,39 @@ def is_stale(monitor: Monitor, last_scheduled_at: dt.datetime, now: dt.datetime)
     return now - last_scheduled_at > allowed
 
 
+async def covered_regions(
+    session: AsyncSession, redis: Redis, monitor: Monitor, liveness_s: float
+) -> set[str]:
+    """Return the monitor's regions with a live agent that may check it.
+
+    An agent registered by an organisation checks only that organisation's
+    monitors, so another organisation's live agent gives no coverage.
+    """
+    live = {
+        region: await registry.live_agents(redis, region, liveness_s) for region in monitor.regions
+    }
+    agent_ids = [uuid.UUID(agent_id) for agents in live.values() for agent_id in agents]
+    if not agent_ids:
+        return set()
+    eligible = set(
+        await session.scalars(
+            select(Agent.id).where(
+                Agent.id.in_(agent_ids),
+                Agent.revoked_at.is_(None),
+                or_(
+                    Agent.organization_id.is_(None),
+                    Agent.organization_id == monitor.organization_id,
+                ),
+            )
+        )
+    )
+    return {
+        region
+        for region, agents in live.items()
+        if any(uuid.UUID(agent_id) in eligible for agent_id in agents)
+    }
+
+
 async def region_states(
     session: AsyncSession,
     redis: Redis,
@@ -52,12 +87,12 @@ async def region_states(
             select(RegionStateRow).where(RegionStateRow.monitor_id == monitor.id)
         )
     }
+    covered = await covered_regions(session, redis, monitor, liveness_s)
     now = _now()
     states = []
     for region in monitor.regions:
         row = rows.get(region)
-        has_agent = bool(await registry.live_agents(redis, region, liveness_s))
-        if not has_agent:
+        if region not in covered:
             status = "no_coverage"
         elif row is None or is_stale(monitor, row.last_scheduled_at, now):
             status = "no_data"
@@ -112,6 +147,59 @@ def parse_window(
     return window, now - uptime.WINDOWS[window], now
 
 
+# Windows longer than this read rollups; shorter ones (1h, 24h and short
+# custom ranges) read raw rows and report exact percentiles.
+RAW_WINDOW_MAX = dt.timedelta(hours=25)
+
+
+@dataclasses.dataclass
+class _Totals:
+    checks: int
+    observed_s: float
+    up_s: float
+    latency: dict[str, float] | None
+
+
+async def _raw_totals(
+    session: AsyncSession,
+    monitor: Monitor,
+    quorum: int,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> tuple[dict[str, _Totals], _Totals]:
+    spans = await uptime.load_spans(session, monitor.id, monitor.interval_seconds, since, until)
+    latency = await uptime.load_latency(session, monitor.id, since, until)
+    regions = {}
+    for region, (observed, up) in uptime.region_totals(spans).items():
+        checks, region_latency = latency.get(region, (0, None))
+        regions[region] = _Totals(checks, observed, up, region_latency)
+    observed, up = uptime.overall_totals(spans, quorum)
+    checks, overall_latency = latency.get(None, (0, None))
+    return regions, _Totals(checks, observed, up, overall_latency)
+
+
+async def _rollup_totals(
+    session: AsyncSession,
+    monitor: Monitor,
+    quorum: int,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> tuple[dt.datetime, dict[str, _Totals], _Totals]:
+    window = await rollup_queries.load_window(
+        session, monitor.id, monitor.interval_seconds, quorum, since, until
+    )
+    regions = {
+        region: _Totals(f.checks, f.observed_s, f.up_s, f.latency())
+        for region, f in window.regions.items()
+    }
+    overall = window.overall
+    return (
+        window.since,
+        regions,
+        _Totals(overall.checks, overall.observed_s, overall.up_s, overall.latency()),
+    )
+
+
 async def uptime_for(
     session: AsyncSession,
     redis: Redis,
@@ -121,43 +209,60 @@ async def uptime_for(
     until: dt.datetime,
     liveness_s: float,
 ) -> UptimeRead:
-    # TODO: long windows read raw rows; rollups per minute, hour and day
-    # will answer 30 and 90 days without scanning every result.
-    spans = await uptime.load_spans(session, monitor.id, monitor.interval_seconds, since, until)
-    latency = await uptime.load_latency(session, monitor.id, since, until)
-    totals = uptime.region_totals(spans)
+    """Compute time-weighted uptime and latency per region and overall.
+
+    Windows up to RAW_WINDOW_MAX read raw rows: percentiles are exact and
+    the overall figure follows the quorum second by second. Longer windows
+    read rollups (see rollups.queries) and differ in three ways:
+
+    - `since` is rounded up to the next minute (hour or day beyond the
+      minute or hour rollups' retention), and the response reports it;
+    - percentiles come from log-scale histograms, within about 4.5 %;
+    - the overall uptime is approximated per minute bucket. Each result's
+      span counts in the minute it was scheduled in, and within a minute
+      the monitor is observed for the longest region span and down for the
+      quorum-th longest region down time. That is exact while all regions'
+      results fall on one schedule grid, as agents place them, and only
+      approximate otherwise (after an interval change, say). The newest
+      stretch (rollups.queries.TAIL_S or one interval) is read raw and exact.
+    """
+    quorum = uptime.effective_quorum(monitor.quorum, len(monitor.regions))
+    if until - since > RAW_WINDOW_MAX:
+        since, totals, overall = await _rollup_totals(session, monitor, quorum, since, until)
+    else:
+        totals, overall = await _raw_totals(session, monitor, quorum, since, until)
     window_s = (until - since).total_seconds()
     states = {s.region: s for s in await region_states(session, redis, monitor, liveness_s)}
     regions = []
     for region in monitor.regions:
-        observed, up = totals.get(region, (0.0, 0.0))
-        checks, region_latency = latency.get(region, (0, None))
+        figures = totals.get(region, _Totals(0, 0.0, 0.0, None))
         state = states[region]
         regions.append(
             RegionUptime(
                 region=region,
                 status=state.status,
-                uptime=up / observed if observed > 0 else None,
-                coverage=min(1.0, observed / window_s),
-                checks=checks,
-                latency_ms=Latency(**region_latency) if region_latency else None,
+                uptime=_fraction(figures.up_s, figures.observed_s),
+                coverage=min(1.0, figures.observed_s / window_s),
+                checks=figures.checks,
+                latency_ms=Latency(**figures.latency) if figures.latency else None,
                 last_checked_at=state.last_checked_at,
             )
         )
-    quorum = uptime.effective_quorum(monitor.quorum, len(monitor.regions))
-    observed, up = uptime.overall_totals(spans, quorum)
-    _, overall_latency = latency.get(None, (0, None))
     return UptimeRead(
         monitor_id=monitor.id,
         window=window,
         since=since,
         until=until,
         status=monitor_status(monitor, list(states.values())),
-        uptime=up / observed if observed > 0 else None,
-        coverage=min(1.0, observed / window_s),
-        latency_ms=Latency(**overall_latency) if overall_latency else None,
+        uptime=_fraction(overall.up_s, overall.observed_s),
+        coverage=min(1.0, overall.observed_s / window_s),
+        latency_ms=Latency(**overall.latency) if overall.latency else None,
         regions=regions,
     )
+
+
+def _fraction(part: float, whole: float) -> float | None:
+    return part / whole if whole > 0 else None
 
 
 def _encode_cursor(scheduled_at: dt.datetime, region: str) -> str:

@@ -14,6 +14,7 @@ import asyncpg
 import psutil
 import pytest
 import redis
+
 from mometrics_control.devstack.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
@@ -233,9 +234,9 @@ def test_second_start_on_data_dir_rejected(data_dir: Path) -> None:
         first.start(data_dir)
         first_valkey.start(data_dir)
 
-        with pytest.raises(EmbeddedServerError, match="postgres.lock is locked"):
+        with pytest.raises(EmbeddedServerError, match=r"postgres\.lock is locked"):
             EmbeddedPostgres(port=0).start(data_dir)
-        with pytest.raises(EmbeddedServerError, match="redis.lock is locked"):
+        with pytest.raises(EmbeddedServerError, match=r"redis\.lock is locked"):
             EmbeddedRedis(port=0).start(data_dir)
 
         assert fetch_value(first.url, "SELECT 1") == 1

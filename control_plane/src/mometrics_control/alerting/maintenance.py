@@ -110,7 +110,7 @@ async def maintenance_intervals(
             MaintenanceWindow.organization_id == organization_id,
             or_(
                 MaintenanceWindow.monitor_ids == [],
-                MaintenanceWindow.monitor_ids.any(monitor_id),
+                MaintenanceWindow.monitor_ids.any(monitor_id),  # type: ignore[arg-type]
             ),
         )
     )

@@ -211,7 +211,8 @@ def _error_at(groups: dict[Key, list[asyncpg.Record]], transition: Transition) -
         return None
     for row in groups[(transition.monitor_id, transition.region)]:
         if row["scheduled_at"] == transition.at:
-            return row["error_message"]
+            message: str | None = row["error_message"]
+            return message
     return None
 
 

@@ -167,7 +167,8 @@ async def load_monitors(
     With `monitor_ids`, load only those; the ones that are missing or paused
     are left out of the result.
     """
-    query = select(Monitor).where(Monitor.paused.is_(False))
+    # Push monitors are fed by pings to the API, never by agents.
+    query = select(Monitor).where(Monitor.paused.is_(False), Monitor.kind != "push")
     if monitor_ids is not None:
         query = query.where(Monitor.id.in_([uuid.UUID(m) for m in monitor_ids]))
     async with sessionmaker() as session:
@@ -178,7 +179,9 @@ async def load_versions(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[
     """Return the version of every monitor that agents must check."""
     async with sessionmaker() as session:
         rows = await session.execute(
-            select(Monitor.id, Monitor.version).where(Monitor.paused.is_(False))
+            select(Monitor.id, Monitor.version).where(
+                Monitor.paused.is_(False), Monitor.kind != "push"
+            )
         )
         return {str(monitor_id): version for monitor_id, version in rows}
 
@@ -188,7 +191,7 @@ async def load_monitor(
 ) -> MonitorDef | None:
     async with sessionmaker() as session:
         row = await session.get(Monitor, uuid.UUID(monitor_id))
-        if row is None or row.paused:
+        if row is None or row.paused or row.kind == "push":
             return None
         return to_def(row)
 

@@ -193,7 +193,7 @@ async def add_new(
         body.timeout_seconds,
         body.options,
         body.regions,
-        body.quorum,
+        int(body.quorum),  # the schema's validator already turned words into ints
         allow_private,
     )
     await _check_channels(session, organization_id, body.channel_ids)

@@ -28,7 +28,7 @@ SWEEP_GRACE_S = 10
 
 
 def backoff_s(attempts: int) -> int:
-    return min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S)
+    return int(min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
 
 
 async def add(

@@ -15,6 +15,7 @@ from mometrics_control.agents import registry
 from mometrics_control.errors import InvalidInput
 from mometrics_control.models import Agent, Monitor
 from mometrics_control.models import RegionState as RegionStateRow
+from mometrics_control.monitors.schemas import PUSH_REGION
 from mometrics_control.results import uptime
 from mometrics_control.results.schemas import (
     Latency,
@@ -48,8 +49,11 @@ async def covered_regions(
     """Return the monitor's regions with a live agent that may check it.
 
     An agent registered by an organisation checks only that organisation's
-    monitors, so another organisation's live agent gives no coverage.
+    monitors, so another organisation's live agent gives no coverage. Push
+    monitors are fed by their own pings, so their region is always covered.
     """
+    if monitor.kind == "push":
+        return {PUSH_REGION}
     live = {
         region: await registry.live_agents(redis, region, liveness_s) for region in monitor.regions
     }

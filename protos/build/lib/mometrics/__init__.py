@@ -1,1 +1,0 @@
-"""Generated protobuf packages of Mometrics; see protos/ for the sources."""

@@ -6,6 +6,11 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-$root/.venv/bin/python}"
+# The script changes folder below, so a relative interpreter path must be
+# made absolute first.
+if [[ "$python" != /* ]]; then
+  python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")"
+fi
 out="$root/protos/python"
 
 if [[ "${1:-}" == "--check" ]]; then

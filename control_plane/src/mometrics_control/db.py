@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from mometrics_control.config import to_asyncpg_url
+
 
 def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+    # A plain postgresql:// URL would pick SQLAlchemy's default driver
+    # (psycopg), which is not installed; asyncpg is.
     return create_async_engine(
-        database_url,
+        to_asyncpg_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

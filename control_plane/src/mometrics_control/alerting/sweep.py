@@ -31,7 +31,7 @@ _MARK_NO_DATA = text(
         SELECT rs.monitor_id, rs.region, rs.status
         FROM region_states rs JOIN monitors m ON m.id = rs.monitor_id
         WHERE NOT m.paused AND rs.status <> 'no_data'
-          AND rs.last_scheduled_at < :now
+          AND rs.last_scheduled_at < CAST(:now AS timestamptz)
               - make_interval(secs => m.interval_seconds * :intervals + :grace)
         FOR UPDATE OF rs SKIP LOCKED
     ), changed AS (

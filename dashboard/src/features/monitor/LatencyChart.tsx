@@ -44,20 +44,23 @@ export default function LatencyChart({ data }: { data: LatencyChartData }) {
         { ...axisStyle, values: (_chart, ticks) => ticks.map((tick) => `${tick} ms`), size: 60 },
       ],
       scales: {
-        // uPlot spreads a single x value over years of empty axis, so pad it to a short span.
-        x: {
-          time: true,
-          range: (_chart, min, max) =>
-            min === max
-              ? [min - SINGLE_POINT_SPAN_S / 2, max + SINGLE_POINT_SPAN_S / 2]
-              : [min, max],
-        },
+        x: { time: true },
         y: { range: (_chart, _min, max) => [0, Math.max(max, 1) * 1.1] },
       },
       cursor: { drag: { x: true, y: false } },
     };
 
     const chart = new uPlot(options, data.columns, container);
+    // uPlot spreads a single timestamp over years of empty axis (a range
+    // callback is not consulted then), so set a one-hour span around it.
+    const times = data.columns[0];
+    if (times.length > 0 && times[0] === times[times.length - 1]) {
+      const center = times[0] as number;
+      chart.setScale("x", {
+        min: center - SINGLE_POINT_SPAN_S / 2,
+        max: center + SINGLE_POINT_SPAN_S / 2,
+      });
+    }
     const observer = new ResizeObserver(() => {
       chart.setSize({ width: container.clientWidth, height: LAYOUT.chartHeight });
     });

@@ -155,7 +155,7 @@ async def overview(
         for window in ("24h", "7d", "30d"):
             name, since, until = service.parse_window(window, None, None)
             figures[window] = await service.uptime_for(
-                session, redis, monitor, name, since, until, liveness_s(settings)
+                session, redis, monitor, name, since, until, liveness_s(settings), states
             )
         latencies = [s.last_latency_ms for s in states if s.last_latency_ms is not None]
         items.append(

@@ -212,8 +212,12 @@ async def uptime_for(
     since: dt.datetime,
     until: dt.datetime,
     liveness_s: float,
+    states: list[RegionState] | None = None,
 ) -> UptimeRead:
     """Compute time-weighted uptime and latency per region and overall.
+
+    Pass `states` when the caller already loaded the region states (the
+    overview reads them once for three windows).
 
     Windows up to RAW_WINDOW_MAX read raw rows: percentiles are exact and
     the overall figure follows the quorum second by second. Longer windows
@@ -236,11 +240,13 @@ async def uptime_for(
     else:
         totals, overall = await _raw_totals(session, monitor, quorum, since, until)
     window_s = (until - since).total_seconds()
-    states = {s.region: s for s in await region_states(session, redis, monitor, liveness_s)}
+    if states is None:
+        states = await region_states(session, redis, monitor, liveness_s)
+    states_by_region = {state.region: state for state in states}
     regions = []
     for region in monitor.regions:
         figures = totals.get(region, _Totals(0, 0.0, 0.0, None))
-        state = states[region]
+        state = states_by_region[region]
         regions.append(
             RegionUptime(
                 region=region,
@@ -257,7 +263,7 @@ async def uptime_for(
         window=window,
         since=since,
         until=until,
-        status=monitor_status(monitor, list(states.values())),
+        status=monitor_status(monitor, states),
         uptime=_fraction(overall.up_s, overall.observed_s),
         coverage=min(1.0, overall.observed_s / window_s),
         latency_ms=Latency(**overall.latency) if overall.latency else None,

@@ -41,7 +41,8 @@ class EmbeddedPostgres:
 
     PostgreSQL refuses to run as root, so under root the binaries run as the
     `postgres` account, or as `nobody` where that account is missing. Every
-    folder above the data folder must then be searchable by that account.
+    folder above the data folder and above the bundled binaries must then be
+    searchable by that account.
     """
 
     def __init__(self, port: int | None = DEV_POSTGRES_PORT) -> None:
@@ -81,6 +82,9 @@ class EmbeddedPostgres:
         """Start the server, creating the cluster on first use, and return its URL."""
         if self.is_running:
             raise EmbeddedServerError(f"PostgreSQL is already running on {self.port}")
+        if self._os_user is not None:
+            # exec() of the binaries fails with a bare EACCES otherwise.
+            _check_searchable(self._bin_dir, self._os_user)
 
         data_dir = Path(data_dir).resolve()
         data_dir.mkdir(parents=True, exist_ok=True)

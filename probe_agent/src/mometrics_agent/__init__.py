@@ -2,5 +2,6 @@
 
 __version__ = "0.1.0"
 
-# Revision of the agent protocol this agent speaks; sent in Hello.
-PROTOCOL_VERSION = 1
+# Revision of the agent protocol this agent speaks, sent in Hello. Revision 2
+# added RunCheck and CheckReport.
+PROTOCOL_VERSION = 2

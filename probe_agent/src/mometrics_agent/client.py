@@ -35,6 +35,9 @@ BATCH_MAX_RESULTS = 500
 # A batch unacknowledged for this long is sent again.
 ACK_TIMEOUT_S = 15.0
 CAPABILITIES = ["http", "tcp", "dns", "tls", "grpc"]
+# Maximum one-off checks (RunCheck) running at once. Further requests are
+# dropped, and the control plane reports their regions as timed out.
+MAX_CHECK_RUNS = 16
 
 _FATAL_CODES = {
     grpc.StatusCode.UNAUTHENTICATED,
@@ -88,6 +91,9 @@ class StreamClient:
         self.sessions_opened = 0
         # Set when the gateway sent Drain: how long to wait before reconnecting.
         self._drain_delay_s: float | None = None
+        # One-off checks of this stream, and their reports waiting to be sent.
+        self._check_runs: set[asyncio.Task[None]] = set()
+        self._reports: list[agent_pb2.CheckReport] = []
 
     def notify(self) -> None:
         """Tell the sender that new results are in the spool."""
@@ -168,6 +174,8 @@ class StreamClient:
             # Batches sent before a reconnect were never acknowledged here:
             # send them again on the new stream.
             self._in_flight.clear()
+            # A report belongs to the stream that carried its request.
+            self._reports.clear()
             sender = asyncio.create_task(self._send_loop(call, stop))
             stopper = asyncio.create_task(stop.wait())
             reader = asyncio.create_task(self._read_loop(call))
@@ -181,7 +189,7 @@ class StreamClient:
                     if task is not stopper and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
             finally:
-                for task in (reader, sender, stopper):
+                for task in (reader, sender, stopper, *self._check_runs):
                     task.cancel()
                 call.cancel()
 
@@ -206,6 +214,8 @@ class StreamClient:
                 sent = message.server_time.agent_sent_at_us
                 midpoint = sent + (now_us - sent) / 2
                 self.clock_offset_ms = (midpoint - message.server_time.server_time_us) / 1000
+            elif kind == "run_check":
+                self._start_check_run(message.run_check)
             elif kind == "drain":
                 self._drain_delay_s = message.drain.reconnect_after_ms / 1000
                 log.info(
@@ -260,12 +270,41 @@ class StreamClient:
                 },
             )
 
+    def _start_check_run(self, run_check: agent_pb2.RunCheck) -> None:
+        if len(self._check_runs) >= MAX_CHECK_RUNS:
+            log.warning(
+                "check request dropped; too many running",
+                extra={"request_id": run_check.request_id, "running": len(self._check_runs)},
+            )
+            return
+        task = asyncio.create_task(self._run_check(run_check), name="check-run")
+        self._check_runs.add(task)
+        task.add_done_callback(self._check_runs.discard)
+
+    async def _run_check(self, run_check: agent_pb2.RunCheck) -> None:
+        """Run a one-off check and queue its report for the sender, never for the spool."""
+        log.info(
+            "check request received",
+            extra={
+                "request_id": run_check.request_id,
+                "monitor_id": run_check.check.monitor_id or None,
+                "kind": run_check.check.kind,
+            },
+        )
+        result = await self.scheduler.run_once(run_check.check)
+        self._reports.append(agent_pb2.CheckReport(request_id=run_check.request_id, result=result))
+        self._wake.set()
+
     async def _send_loop(self, call: grpc.aio.StreamStreamCall, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
         last_heartbeat = 0.0
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), BATCH_INTERVAL_S)
             self._wake.clear()
+            # Reports go first: an API request is waiting for each of them.
+            while self._reports:
+                report = self._reports.pop(0)
+                await call.write(agent_pb2.AgentMessage(check_report=report))
             await self._send_batches(call)
             if time.monotonic() - last_heartbeat >= self._heartbeat_s:
                 await call.write(agent_pb2.AgentMessage(heartbeat=self._heartbeat()))

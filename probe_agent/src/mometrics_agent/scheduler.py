@@ -161,6 +161,28 @@ class Scheduler:
         if self._running.get(spec.monitor_id) is asyncio.current_task():
             del self._running[spec.monitor_id]
 
+    async def run_once(self, assignment: agent_pb2.Assignment) -> agent_pb2.CheckResult:
+        """Run one check now, outside the schedule, within the concurrency limit.
+
+        The result goes back to the caller and never to the sink, so it is not
+        spooled and counts in no uptime figure. Its scheduled time is its start.
+        """
+        spec = spec_from(assignment, self.allow_private)
+        async with self._semaphore:
+            started_us = time.time_ns() // 1000
+            self.lag.reset_window()
+            try:
+                outcome = await run_check(spec)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a bug in a check must not end the stream
+                log.error("one-off check crashed", extra={"kind": spec.kind, "error": repr(err)})
+                outcome = CheckOutcome.failure(
+                    ErrorClass.INTERNAL, f"agent error: {type(err).__name__}", 0.0
+                )
+            lag_ms = self.lag.window_max_ms()
+        return to_result(spec, started_us, started_us, outcome, lag_ms)
+
     async def stop(self, grace_s: float) -> None:
         """Stop scheduling; give running checks up to `grace_s` to finish."""
         for task in self._loops.values():

@@ -35,8 +35,10 @@ from mometrics_control.gateway.assignment import (
 )
 from mometrics_control.gateway.ingest import Ingestor, validate
 from mometrics_control.gateway.session import AgentSession
+from mometrics_control.gateway.testnow import CheckRelay
 from mometrics_control.models import Agent
 from mometrics_control.monitors.service import MONITOR_CHANGES_CHANNEL
+from mometrics_control.monitors.testnow import CHECK_REQUESTS_CHANNEL
 
 log = logging.getLogger("mometrics.gateway")
 
@@ -92,6 +94,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         # Organisation of each agent seen, None for shared agents.
         self.agent_orgs: dict[str, str | None] = {}
         self.on_transitions = on_transitions
+        self.check_relay = CheckRelay(redis)
         self.liveness_s = float(settings.heartbeat_interval_s * settings.liveness_heartbeats)
         self._tasks: list[asyncio.Task[None]] = []
         self._is_stopping = False
@@ -141,7 +144,10 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(
-                    MONITOR_CHANGES_CHANNEL, SESSION_CHANNEL, registry.AGENT_CHANGES_CHANNEL
+                    MONITOR_CHANGES_CHANNEL,
+                    SESSION_CHANNEL,
+                    registry.AGENT_CHANGES_CHANNEL,
+                    CHECK_REQUESTS_CHANNEL,
                 )
                 while not self._is_stopping:
                     message = await pubsub.get_message(
@@ -174,6 +180,8 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                 local.close("session replaced by a newer connection")
         elif channel == registry.AGENT_CHANGES_CHANNEL:
             await self._refresh_live()
+        elif channel == CHECK_REQUESTS_CHANNEL:
+            self.check_relay.forward(self.sessions, data)
 
     async def _tick(self) -> None:
         last_reload = time.monotonic()
@@ -469,6 +477,8 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                     await self._ingest(session, message.batch)
                 elif kind == "heartbeat":
                     await self._heartbeat(session, message.heartbeat)
+                elif kind == "check_report":
+                    await self.check_relay.publish(session, message.check_report)
                 else:
                     log.warning(
                         "unexpected message ignored",

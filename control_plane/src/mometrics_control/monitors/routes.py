@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from mometrics_control.api.deps import CallerDep, RedisDep, SessionDep, SettingsDep
 from mometrics_control.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
-from mometrics_control.monitors import bulk, listing, service
+from mometrics_control.monitors import bulk, listing, service, testnow
 from mometrics_control.monitors.schemas import (
     Kind,
     MonitorCreate,
@@ -128,6 +128,24 @@ async def import_monitors(
     )
 
 
+@router.post("/test", responses={429: {"description": "Too many test runs; see Retry-After."}})
+async def test_draft_monitor(
+    body: MonitorCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+) -> testnow.CheckRunRead:
+    """Run an unsaved monitor once in each of its regions; nothing is stored.
+
+    The body is validated exactly as POST /monitors validates it. The
+    response comes when every region has replied or the monitor's timeout
+    plus 5 s has passed. Regions without an outcome are listed in `missing`.
+    """
+    caller.require("member")
+    return await testnow.run_draft(session, redis, settings, caller.organization_id, body)
+
+
 @router.get("/{monitor_id}")
 async def get_monitor(monitor_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> MonitorRead:
     """One monitor; answers 304 to a matching If-None-Match."""
@@ -153,6 +171,25 @@ async def update_monitor(
         body,
         settings.allow_private_targets,
     )
+
+
+@router.post(
+    "/{monitor_id}/test",
+    responses={429: {"description": "Too many test runs; see Retry-After."}},
+)
+async def test_monitor(
+    monitor_id: uuid.UUID,
+    caller: CallerDep,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+) -> testnow.CheckRunRead:
+    """Run a saved monitor once in each of its regions, even when paused.
+
+    The outcomes are not stored and count in no uptime figure or alert.
+    """
+    caller.require("member")
+    return await testnow.run_saved(session, redis, settings, caller.organization_id, monitor_id)
 
 
 @router.post("/{monitor_id}/pause")

@@ -24,45 +24,49 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emometrics/probe/v1/agent.proto\x12\x12mometrics.probe.v1\"\xa8\x01\n\x0c\x41gentMessage\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.mometrics.probe.v1.HelloH\x00\x12\x30\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x1f.mometrics.probe.v1.ResultBatchH\x00\x12\x32\n\theartbeat\x18\x03 \x01(\x0b\x32\x1d.mometrics.probe.v1.HeartbeatH\x00\x42\x06\n\x04\x62ody\"\xca\x02\n\x0e\x43ontrolMessage\x12.\n\x07welcome\x18\x01 \x01(\x0b\x32\x1b.mometrics.probe.v1.WelcomeH\x00\x12:\n\x08snapshot\x18\x02 \x01(\x0b\x32&.mometrics.probe.v1.AssignmentSnapshotH\x00\x12\x34\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32#.mometrics.probe.v1.AssignmentDeltaH\x00\x12+\n\x03\x61\x63k\x18\x04 \x01(\x0b\x32\x1c.mometrics.probe.v1.BatchAckH\x00\x12*\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x19.mometrics.probe.v1.DrainH\x00\x12\x35\n\x0bserver_time\x18\x06 \x01(\x0b\x32\x1e.mometrics.probe.v1.ServerTimeH\x00\x42\x06\n\x04\x62ody\"\x9a\x01\n\x05Hello\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10protocol_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x1a\n\x12\x61ssignment_version\x18\x06 \x01(\x03\x12\x12\n\nsent_at_us\x18\x07 \x01(\x03\"\x82\x01\n\x07Welcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x1c\n\x14heartbeat_interval_s\x18\x03 \x01(\r\x12\x16\n\x0eserver_time_us\x18\x04 \x01(\x03\x12\x19\n\x11max_batch_results\x18\x05 \x01(\r\"\x94\x01\n\nAssignment\x12\x12\n\nmonitor_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x12\n\ninterval_s\x18\x04 \x01(\r\x12\x11\n\ttimeout_s\x18\x05 \x01(\x01\x12\x14\n\x0coptions_json\x18\x06 \x01(\t\x12\x17\n\x0fmonitor_version\x18\x07 \x01(\x03\"e\n\x12\x41ssignmentSnapshot\x12\x1a\n\x12\x61ssignment_version\x18\x01 \x01(\x03\x12\x33\n\x0b\x61ssignments\x18\x02 \x03(\x0b\x32\x1e.mometrics.probe.v1.Assignment\"\x91\x01\n\x0f\x41ssignmentDelta\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\x03\x12\x1a\n\x12\x61ssignment_version\x18\x02 \x01(\x03\x12/\n\x07upserts\x18\x03 \x03(\x0b\x32\x1e.mometrics.probe.v1.Assignment\x12\x1b\n\x13removed_monitor_ids\x18\x04 \x03(\t\"h\n\x06Phases\x12\x0e\n\x06\x64ns_ms\x18\x01 \x01(\x01\x12\x12\n\nconnect_ms\x18\x02 \x01(\x01\x12\x0e\n\x06tls_ms\x18\x03 \x01(\x01\x12\x15\n\rfirst_byte_ms\x18\x04 \x01(\x01\x12\x13\n\x0btransfer_ms\x18\x05 \x01(\x01\"\xe8\x02\n\x0b\x43heckResult\x12\x12\n\nmonitor_id\x18\x01 \x01(\t\x12\x17\n\x0fscheduled_at_us\x18\x02 \x01(\x03\x12\x15\n\rstarted_at_us\x18\x03 \x01(\x03\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.mometrics.probe.v1.CheckStatus\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12*\n\x06phases\x18\x06 \x01(\x0b\x32\x1a.mometrics.probe.v1.Phases\x12\x13\n\x0bstatus_code\x18\x07 \x01(\r\x12\x13\n\x0b\x65rror_class\x18\x08 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x1a\n\x12\x63\x65rt_expires_at_us\x18\n \x01(\x03\x12\x13\n\x0bloop_lag_ms\x18\x0b \x01(\x01\x12\x19\n\x11is_low_confidence\x18\x0c \x01(\x08\x12\x17\n\x0fmonitor_version\x18\r \x01(\x03\"Q\n\x0bResultBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x30\n\x07results\x18\x02 \x03(\x0b\x32\x1f.mometrics.probe.v1.CheckResult\"\xe0\x01\n\x08\x42\x61tchAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x35\n\x07outcome\x18\x02 \x01(\x0e\x32$.mometrics.probe.v1.BatchAck.Outcome\x12\x14\n\x0cstored_count\x18\x03 \x01(\r\x12\x16\n\x0erejected_count\x18\x04 \x01(\r\x12\x0f\n\x07reasons\x18\x05 \x03(\t\"L\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n\x0eOUTCOME_STORED\x10\x01\x12\x14\n\x10OUTCOME_REJECTED\x10\x02\"\xb4\x01\n\tHeartbeat\x12\x12\n\nsent_at_us\x18\x01 \x01(\x03\x12\x13\n\x0bqueue_depth\x18\x02 \x01(\r\x12\x12\n\nspool_size\x18\x03 \x01(\x04\x12\x15\n\rspool_evicted\x18\x04 \x01(\x04\x12\x17\n\x0f\x63lock_offset_ms\x18\x05 \x01(\x01\x12\x0c\n\x04load\x18\x06 \x01(\x01\x12\x10\n\x08overruns\x18\x07 \x01(\x04\x12\x1a\n\x12\x61ssignment_version\x18\x08 \x01(\x03\">\n\nServerTime\x12\x18\n\x10\x61gent_sent_at_us\x18\x01 \x01(\x03\x12\x16\n\x0eserver_time_us\x18\x02 \x01(\x03\"3\n\x05\x44rain\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x1a\n\x12reconnect_after_ms\x18\x02 \x01(\r*W\n\x0b\x43heckStatus\x12\x1c\n\x18\x43HECK_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43HECK_STATUS_UP\x10\x01\x12\x15\n\x11\x43HECK_STATUS_DOWN\x10\x02\x32\x63\n\x0c\x41gentService\x12S\n\x07\x43onnect\x12 .mometrics.probe.v1.AgentMessage\x1a\".mometrics.probe.v1.ControlMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emometrics/probe/v1/agent.proto\x12\x12mometrics.probe.v1\"\xe1\x01\n\x0c\x41gentMessage\x12*\n\x05hello\x18\x01 \x01(\x0b\x32\x19.mometrics.probe.v1.HelloH\x00\x12\x30\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x1f.mometrics.probe.v1.ResultBatchH\x00\x12\x32\n\theartbeat\x18\x03 \x01(\x0b\x32\x1d.mometrics.probe.v1.HeartbeatH\x00\x12\x37\n\x0c\x63heck_report\x18\x04 \x01(\x0b\x32\x1f.mometrics.probe.v1.CheckReportH\x00\x42\x06\n\x04\x62ody\"\xfd\x02\n\x0e\x43ontrolMessage\x12.\n\x07welcome\x18\x01 \x01(\x0b\x32\x1b.mometrics.probe.v1.WelcomeH\x00\x12:\n\x08snapshot\x18\x02 \x01(\x0b\x32&.mometrics.probe.v1.AssignmentSnapshotH\x00\x12\x34\n\x05\x64\x65lta\x18\x03 \x01(\x0b\x32#.mometrics.probe.v1.AssignmentDeltaH\x00\x12+\n\x03\x61\x63k\x18\x04 \x01(\x0b\x32\x1c.mometrics.probe.v1.BatchAckH\x00\x12*\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x19.mometrics.probe.v1.DrainH\x00\x12\x35\n\x0bserver_time\x18\x06 \x01(\x0b\x32\x1e.mometrics.probe.v1.ServerTimeH\x00\x12\x31\n\trun_check\x18\x07 \x01(\x0b\x32\x1c.mometrics.probe.v1.RunCheckH\x00\x42\x06\n\x04\x62ody\"\x9a\x01\n\x05Hello\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0e\n\x06region\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10protocol_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x1a\n\x12\x61ssignment_version\x18\x06 \x01(\x03\x12\x12\n\nsent_at_us\x18\x07 \x01(\x03\"\x82\x01\n\x07Welcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x1c\n\x14heartbeat_interval_s\x18\x03 \x01(\r\x12\x16\n\x0eserver_time_us\x18\x04 \x01(\x03\x12\x19\n\x11max_batch_results\x18\x05 \x01(\r\"\x94\x01\n\nAssignment\x12\x12\n\nmonitor_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x12\n\ninterval_s\x18\x04 \x01(\r\x12\x11\n\ttimeout_s\x18\x05 \x01(\x01\x12\x14\n\x0coptions_json\x18\x06 \x01(\t\x12\x17\n\x0fmonitor_version\x18\x07 \x01(\x03\"e\n\x12\x41ssignmentSnapshot\x12\x1a\n\x12\x61ssignment_version\x18\x01 \x01(\x03\x12\x33\n\x0b\x61ssignments\x18\x02 \x03(\x0b\x32\x1e.mometrics.probe.v1.Assignment\"\x91\x01\n\x0f\x41ssignmentDelta\x12\x14\n\x0c\x62\x61se_version\x18\x01 \x01(\x03\x12\x1a\n\x12\x61ssignment_version\x18\x02 \x01(\x03\x12/\n\x07upserts\x18\x03 \x03(\x0b\x32\x1e.mometrics.probe.v1.Assignment\x12\x1b\n\x13removed_monitor_ids\x18\x04 \x03(\t\"h\n\x06Phases\x12\x0e\n\x06\x64ns_ms\x18\x01 \x01(\x01\x12\x12\n\nconnect_ms\x18\x02 \x01(\x01\x12\x0e\n\x06tls_ms\x18\x03 \x01(\x01\x12\x15\n\rfirst_byte_ms\x18\x04 \x01(\x01\x12\x13\n\x0btransfer_ms\x18\x05 \x01(\x01\"\xe8\x02\n\x0b\x43heckResult\x12\x12\n\nmonitor_id\x18\x01 \x01(\t\x12\x17\n\x0fscheduled_at_us\x18\x02 \x01(\x03\x12\x15\n\rstarted_at_us\x18\x03 \x01(\x03\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.mometrics.probe.v1.CheckStatus\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12*\n\x06phases\x18\x06 \x01(\x0b\x32\x1a.mometrics.probe.v1.Phases\x12\x13\n\x0bstatus_code\x18\x07 \x01(\r\x12\x13\n\x0b\x65rror_class\x18\x08 \x01(\t\x12\x15\n\rerror_message\x18\t \x01(\t\x12\x1a\n\x12\x63\x65rt_expires_at_us\x18\n \x01(\x03\x12\x13\n\x0bloop_lag_ms\x18\x0b \x01(\x01\x12\x19\n\x11is_low_confidence\x18\x0c \x01(\x08\x12\x17\n\x0fmonitor_version\x18\r \x01(\x03\"Q\n\x0bResultBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x30\n\x07results\x18\x02 \x03(\x0b\x32\x1f.mometrics.probe.v1.CheckResult\"\xe0\x01\n\x08\x42\x61tchAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x35\n\x07outcome\x18\x02 \x01(\x0e\x32$.mometrics.probe.v1.BatchAck.Outcome\x12\x14\n\x0cstored_count\x18\x03 \x01(\r\x12\x16\n\x0erejected_count\x18\x04 \x01(\r\x12\x0f\n\x07reasons\x18\x05 \x03(\t\"L\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n\x0eOUTCOME_STORED\x10\x01\x12\x14\n\x10OUTCOME_REJECTED\x10\x02\"\xb4\x01\n\tHeartbeat\x12\x12\n\nsent_at_us\x18\x01 \x01(\x03\x12\x13\n\x0bqueue_depth\x18\x02 \x01(\r\x12\x12\n\nspool_size\x18\x03 \x01(\x04\x12\x15\n\rspool_evicted\x18\x04 \x01(\x04\x12\x17\n\x0f\x63lock_offset_ms\x18\x05 \x01(\x01\x12\x0c\n\x04load\x18\x06 \x01(\x01\x12\x10\n\x08overruns\x18\x07 \x01(\x04\x12\x1a\n\x12\x61ssignment_version\x18\x08 \x01(\x03\">\n\nServerTime\x12\x18\n\x10\x61gent_sent_at_us\x18\x01 \x01(\x03\x12\x16\n\x0eserver_time_us\x18\x02 \x01(\x03\"3\n\x05\x44rain\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x1a\n\x12reconnect_after_ms\x18\x02 \x01(\r\"M\n\x08RunCheck\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x05\x63heck\x18\x02 \x01(\x0b\x32\x1e.mometrics.probe.v1.Assignment\"R\n\x0b\x43heckReport\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x06result\x18\x02 \x01(\x0b\x32\x1f.mometrics.probe.v1.CheckResult*W\n\x0b\x43heckStatus\x12\x1c\n\x18\x43HECK_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43HECK_STATUS_UP\x10\x01\x12\x15\n\x11\x43HECK_STATUS_DOWN\x10\x02\x32\x63\n\x0c\x41gentService\x12S\n\x07\x43onnect\x12 .mometrics.probe.v1.AgentMessage\x1a\".mometrics.probe.v1.ControlMessage(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mometrics.probe.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHECKSTATUS']._serialized_start=2329
-  _globals['_CHECKSTATUS']._serialized_end=2416
+  _globals['_CHECKSTATUS']._serialized_start=2600
+  _globals['_CHECKSTATUS']._serialized_end=2687
   _globals['_AGENTMESSAGE']._serialized_start=55
-  _globals['_AGENTMESSAGE']._serialized_end=223
-  _globals['_CONTROLMESSAGE']._serialized_start=226
-  _globals['_CONTROLMESSAGE']._serialized_end=556
-  _globals['_HELLO']._serialized_start=559
-  _globals['_HELLO']._serialized_end=713
-  _globals['_WELCOME']._serialized_start=716
-  _globals['_WELCOME']._serialized_end=846
-  _globals['_ASSIGNMENT']._serialized_start=849
-  _globals['_ASSIGNMENT']._serialized_end=997
-  _globals['_ASSIGNMENTSNAPSHOT']._serialized_start=999
-  _globals['_ASSIGNMENTSNAPSHOT']._serialized_end=1100
-  _globals['_ASSIGNMENTDELTA']._serialized_start=1103
-  _globals['_ASSIGNMENTDELTA']._serialized_end=1248
-  _globals['_PHASES']._serialized_start=1250
-  _globals['_PHASES']._serialized_end=1354
-  _globals['_CHECKRESULT']._serialized_start=1357
-  _globals['_CHECKRESULT']._serialized_end=1717
-  _globals['_RESULTBATCH']._serialized_start=1719
-  _globals['_RESULTBATCH']._serialized_end=1800
-  _globals['_BATCHACK']._serialized_start=1803
-  _globals['_BATCHACK']._serialized_end=2027
-  _globals['_BATCHACK_OUTCOME']._serialized_start=1951
-  _globals['_BATCHACK_OUTCOME']._serialized_end=2027
-  _globals['_HEARTBEAT']._serialized_start=2030
-  _globals['_HEARTBEAT']._serialized_end=2210
-  _globals['_SERVERTIME']._serialized_start=2212
-  _globals['_SERVERTIME']._serialized_end=2274
-  _globals['_DRAIN']._serialized_start=2276
-  _globals['_DRAIN']._serialized_end=2327
-  _globals['_AGENTSERVICE']._serialized_start=2418
-  _globals['_AGENTSERVICE']._serialized_end=2517
+  _globals['_AGENTMESSAGE']._serialized_end=280
+  _globals['_CONTROLMESSAGE']._serialized_start=283
+  _globals['_CONTROLMESSAGE']._serialized_end=664
+  _globals['_HELLO']._serialized_start=667
+  _globals['_HELLO']._serialized_end=821
+  _globals['_WELCOME']._serialized_start=824
+  _globals['_WELCOME']._serialized_end=954
+  _globals['_ASSIGNMENT']._serialized_start=957
+  _globals['_ASSIGNMENT']._serialized_end=1105
+  _globals['_ASSIGNMENTSNAPSHOT']._serialized_start=1107
+  _globals['_ASSIGNMENTSNAPSHOT']._serialized_end=1208
+  _globals['_ASSIGNMENTDELTA']._serialized_start=1211
+  _globals['_ASSIGNMENTDELTA']._serialized_end=1356
+  _globals['_PHASES']._serialized_start=1358
+  _globals['_PHASES']._serialized_end=1462
+  _globals['_CHECKRESULT']._serialized_start=1465
+  _globals['_CHECKRESULT']._serialized_end=1825
+  _globals['_RESULTBATCH']._serialized_start=1827
+  _globals['_RESULTBATCH']._serialized_end=1908
+  _globals['_BATCHACK']._serialized_start=1911
+  _globals['_BATCHACK']._serialized_end=2135
+  _globals['_BATCHACK_OUTCOME']._serialized_start=2059
+  _globals['_BATCHACK_OUTCOME']._serialized_end=2135
+  _globals['_HEARTBEAT']._serialized_start=2138
+  _globals['_HEARTBEAT']._serialized_end=2318
+  _globals['_SERVERTIME']._serialized_start=2320
+  _globals['_SERVERTIME']._serialized_end=2382
+  _globals['_DRAIN']._serialized_start=2384
+  _globals['_DRAIN']._serialized_end=2435
+  _globals['_RUNCHECK']._serialized_start=2437
+  _globals['_RUNCHECK']._serialized_end=2514
+  _globals['_CHECKREPORT']._serialized_start=2516
+  _globals['_CHECKREPORT']._serialized_end=2598
+  _globals['_AGENTSERVICE']._serialized_start=2689
+  _globals['_AGENTSERVICE']._serialized_end=2788
 # @@protoc_insertion_point(module_scope)

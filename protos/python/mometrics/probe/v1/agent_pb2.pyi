@@ -55,24 +55,28 @@ class AgentMessage(_message.Message):
     HELLO_FIELD_NUMBER: _builtins.int
     BATCH_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
+    CHECK_REPORT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def hello(self) -> Global___Hello: ...
     @_builtins.property
     def batch(self) -> Global___ResultBatch: ...
     @_builtins.property
     def heartbeat(self) -> Global___Heartbeat: ...
+    @_builtins.property
+    def check_report(self) -> Global___CheckReport: ...
     def __init__(
         self,
         *,
         hello: Global___Hello | None = ...,
         batch: Global___ResultBatch | None = ...,
         heartbeat: Global___Heartbeat | None = ...,
+        check_report: Global___CheckReport | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "heartbeat", b"heartbeat", "hello", b"hello"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "check_report", b"check_report", "heartbeat", b"heartbeat", "hello", b"hello"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "heartbeat", b"heartbeat", "hello", b"hello"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "body", b"body", "check_report", b"check_report", "heartbeat", b"heartbeat", "hello", b"hello"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["hello", "batch", "heartbeat"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["hello", "batch", "heartbeat", "check_report"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -90,6 +94,7 @@ class ControlMessage(_message.Message):
     ACK_FIELD_NUMBER: _builtins.int
     DRAIN_FIELD_NUMBER: _builtins.int
     SERVER_TIME_FIELD_NUMBER: _builtins.int
+    RUN_CHECK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def welcome(self) -> Global___Welcome: ...
     @_builtins.property
@@ -102,6 +107,8 @@ class ControlMessage(_message.Message):
     def drain(self) -> Global___Drain: ...
     @_builtins.property
     def server_time(self) -> Global___ServerTime: ...
+    @_builtins.property
+    def run_check(self) -> Global___RunCheck: ...
     def __init__(
         self,
         *,
@@ -111,12 +118,13 @@ class ControlMessage(_message.Message):
         ack: Global___BatchAck | None = ...,
         drain: Global___Drain | None = ...,
         server_time: Global___ServerTime | None = ...,
+        run_check: Global___RunCheck | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "body", b"body", "delta", b"delta", "drain", b"drain", "server_time", b"server_time", "snapshot", b"snapshot", "welcome", b"welcome"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "body", b"body", "delta", b"delta", "drain", b"drain", "run_check", b"run_check", "server_time", b"server_time", "snapshot", b"snapshot", "welcome", b"welcome"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "body", b"body", "delta", b"delta", "drain", b"drain", "server_time", b"server_time", "snapshot", b"snapshot", "welcome", b"welcome"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "body", b"body", "delta", b"delta", "drain", b"drain", "run_check", b"run_check", "server_time", b"server_time", "snapshot", b"snapshot", "welcome", b"welcome"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["welcome", "snapshot", "delta", "ack", "drain", "server_time"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["welcome", "snapshot", "delta", "ack", "drain", "server_time", "run_check"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
@@ -617,3 +625,66 @@ class Drain(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Drain: _TypeAlias = Drain  # noqa: Y015
+
+@_typing.final
+class RunCheck(_message.Message):
+    """RunCheck asks the agent to run one check now, outside its schedule, such as
+    when a user tests a monitor before saving it. The agent answers with a
+    CheckReport and never spools or batches the result, so it counts in no
+    uptime or alert. Agents older than protocol version 2 ignore this message,
+    and the caller reports their region as timed out.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CHECK_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Random id chosen by the control plane; the CheckReport echoes it."""
+    @_builtins.property
+    def check(self) -> Global___Assignment:
+        """What to check. monitor_id is empty for a monitor that is not saved yet,
+        and interval_s plays no part.
+        """
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        check: Global___Assignment | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["check", b"check"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check", b"check", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunCheck: _TypeAlias = RunCheck  # noqa: Y015
+
+@_typing.final
+class CheckReport(_message.Message):
+    """CheckReport carries the outcome of one RunCheck."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Echo of RunCheck.request_id."""
+    @_builtins.property
+    def result(self) -> Global___CheckResult:
+        """scheduled_at_us equals started_at_us, since the run had no slot."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        result: Global___CheckResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckReport: _TypeAlias = CheckReport  # noqa: Y015

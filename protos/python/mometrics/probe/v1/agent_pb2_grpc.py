@@ -52,7 +52,8 @@ class AgentServiceServicer:
         """Connect is the agent's one long-lived stream. The agent sends Hello
         first, then result batches and heartbeats. The gateway answers Hello
         with Welcome and an assignment snapshot, then sends assignment deltas,
-        batch acknowledgements and, when it shuts down, a Drain request.
+        batch acknowledgements and, when it shuts down, a Drain request. At any
+        time the gateway may send RunCheck; the agent answers with CheckReport.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -48,7 +48,8 @@ class AgentServiceStub:
     """Connect is the agent's one long-lived stream. The agent sends Hello
     first, then result batches and heartbeats. The gateway answers Hello
     with Welcome and an assignment snapshot, then sends assignment deltas,
-    batch acknowledgements and, when it shuts down, a Drain request.
+    batch acknowledgements and, when it shuts down, a Drain request. At any
+    time the gateway may send RunCheck; the agent answers with CheckReport.
     """
 
 @_typing.type_check_only
@@ -62,7 +63,8 @@ class AgentServiceAsyncStub(AgentServiceStub):
     """Connect is the agent's one long-lived stream. The agent sends Hello
     first, then result batches and heartbeats. The gateway answers Hello
     with Welcome and an assignment snapshot, then sends assignment deltas,
-    batch acknowledgements and, when it shuts down, a Drain request.
+    batch acknowledgements and, when it shuts down, a Drain request. At any
+    time the gateway may send RunCheck; the agent answers with CheckReport.
     """
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -79,7 +81,8 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         """Connect is the agent's one long-lived stream. The agent sends Hello
         first, then result batches and heartbeats. The gateway answers Hello
         with Welcome and an assignment snapshot, then sends assignment deltas,
-        batch acknowledgements and, when it shuts down, a Drain request.
+        batch acknowledgements and, when it shuts down, a Drain request. At any
+        time the gateway may send RunCheck; the agent answers with CheckReport.
         """
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

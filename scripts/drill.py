@@ -52,6 +52,17 @@ HTTP target received a request for, *stored* the rows in `check_results`,
 stored more than once. Faults go only to loopback proxies and to servers
 the drill started itself; the machine's PostgreSQL and Redis keep running.
 
+The Redis drills run a redis-server of their own. redis_restart stops and
+starts it with the append-only file on, so queued jobs survive. redis_kill
+sends it SIGKILL with snapshots and the append-only file off, so every
+queued job is lost. The notification outbox in PostgreSQL still lists what
+is undelivered, and the scheduler's requeue job (every 10 s) enqueues it
+again. Notifications are delivered at least once. A repeat happens only
+when a worker dies between a send and the record of it, and it carries the
+same delivery id (`X-Mometrics-Delivery` and `Idempotency-Key` on
+webhooks), so a receiver that drops repeated ids gets each notification
+once. The drills' receivers keep repeats, so their counts are raw.
+
 The main_job drill is the README walkthrough on real servers: three agent
 regions check an nginx site (a 301 to a page, and HTTPS with a throwaway
 CA), the PostgreSQL and Redis of the stack over TCP, the api's health URL

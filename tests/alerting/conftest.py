@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from aiohttp import web
 from sqlalchemy import select
@@ -19,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mometrics.probe.v1 import agent_pb2
 from mometrics_control.alerting.models import OutboxEntry
-from mometrics_control.config import get_settings, to_libpq_url
+from mometrics_control.api.app import create_app
+from mometrics_control.config import get_settings, load_settings, to_libpq_url
 from mometrics_control.db import create_engine, create_sessionmaker
 from mometrics_control.gateway.ingest import Ingestor
 from mometrics_control.jobs import runtime, tasks
@@ -56,6 +58,9 @@ class Receiver:
         # With is_holding set, requests are recorded in `held` and never answered.
         self.is_holding = False
         self.held: list[Received] = []
+        # When set, a request is recorded in `requests` at once, but the
+        # response waits until the event is set.
+        self.gate: asyncio.Event | None = None
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -65,6 +70,8 @@ class Receiver:
             self.held.append(Received(request.path, dict(request.headers), body))
             await asyncio.sleep(3600)
         self.requests.append(Received(request.path, dict(request.headers), body))
+        if self.gate is not None:
+            await self.gate.wait()
         status = self.statuses.pop(0) if self.statuses else 200
         return web.json_response({"ok": status < 300}, status=status)
 
@@ -260,3 +267,33 @@ async def world(sessions: async_sessionmaker[AsyncSession], ingestor: Ingestor) 
     created = World(sessions, ingestor)
     await created.setup()
     return created
+
+
+@pytest.fixture
+async def client(alert_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """A REST client of the app in this process, signed in as an organisation's owner."""
+    app = create_app(load_settings())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as api:
+            email = "ops@example.org"
+            await api.post("/auth/register", json={"email": email, "password": "s3cret-pass"})
+            login = await api.post("/auth/login", json={"email": email, "password": "s3cret-pass"})
+            api.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+            yield api
+
+
+async def member_headers(api: httpx.AsyncClient, email: str, role: str) -> dict[str, str]:
+    """Register `email`, add it to the client's organisation with `role`; return its headers."""
+    credentials = {"email": email, "password": "s3cret-pass"}
+    assert (await api.post("/auth/register", json=credentials)).status_code == 201
+    organization_id = (await api.get("/auth/me")).json()["organizations"][0]["id"]
+    added = await api.post(
+        f"/organizations/{organization_id}/members", json={"email": email, "role": role}
+    )
+    assert added.status_code == 201, added.text
+    login = await api.post("/auth/login", json=credentials)
+    return {
+        "Authorization": f"Bearer {login.json()['access_token']}",
+        "X-Organization-Id": organization_id,
+    }

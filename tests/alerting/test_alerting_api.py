@@ -4,28 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from mometrics_control.api.app import create_app
-from mometrics_control.config import load_settings
-
 MONITOR = {"name": "site", "url": "http://127.0.0.1:9/", "regions": ["ap", "eu", "us"]}
-
-
-@pytest.fixture
-async def client(alert_env) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    app = create_app(load_settings())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as api:
-            email = "ops@example.org"
-            await api.post("/auth/register", json={"email": email, "password": "s3cret-pass"})
-            login = await api.post("/auth/login", json={"email": email, "password": "s3cret-pass"})
-            api.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-            yield api
 
 
 async def test_monitor_alert_fields_round_trip(client) -> None:  # type: ignore[no-untyped-def]

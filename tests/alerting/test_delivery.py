@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 import hashlib
 import hmac
 import ipaddress
@@ -43,6 +44,7 @@ async def test_webhook_signed_with_hmac(world, receiver) -> None:  # type: ignor
     expected = hmac.new(b"s3cret", timestamp.encode() + b"." + request.body, hashlib.sha256)
     assert request.headers["X-Mometrics-Signature"] == "sha256=" + expected.hexdigest()
     assert request.headers["X-Mometrics-Delivery"] == outbox_id
+    assert request.headers["Idempotency-Key"] == outbox_id
     assert request.json()["event"] == "down"
 
 
@@ -71,6 +73,7 @@ async def test_chat_webhook_bodies(
     await tasks.deliver_notification(outbox_id)
 
     body = receiver.requests[0].json()
+    assert receiver.requests[0].headers["Idempotency-Key"] == outbox_id
     assert field in body
     if isinstance(expected, str):
         assert body[field] == expected
@@ -245,3 +248,5 @@ async def test_email_over_starttls(world, smtp_server, tls_files, monkeypatch) -
     assert sender == "alerts@example.org"
     assert recipients == ["ops@example.org"]
     assert b"is DOWN" in content
+    message = email.message_from_bytes(content)
+    assert message["Message-ID"] == f"<{outbox_id}@example.org>"

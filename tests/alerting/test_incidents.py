@@ -1,4 +1,4 @@
-"""Monitor-level alerting: quorum, canary, parent, flapping, maintenance."""
+"""Monitor-level alerting: quorum, canary, parent, maintenance, reminders."""
 
 from __future__ import annotations
 
@@ -146,25 +146,6 @@ async def test_child_still_down_pages_after_parent_recovers(world, receiver) -> 
 
     assert receiver.events() == ["down", "up", "down"]
     assert receiver.requests[-1].json()["monitor"]["id"] == str(child)
-
-
-async def test_flapping_notifies_once(world, receiver) -> None:  # type: ignore[no-untyped-def]
-    channel = await world.channel(receiver.url)
-    monitor = await world.monitor(["eu"], [channel], flap_threshold=3, flap_window_s=3600)
-
-    for _ in range(4):
-        await world.feed(monitor, "eu", "dd")
-        await world.step(monitor)
-        await world.feed(monitor, "eu", "u")
-        await world.step(monitor)
-
-    # Changes 1-3 are notified (down, up, down); the 4th makes it flapping.
-    assert receiver.events() == ["down", "up", "down", "flapping"]
-
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-    await world.deliver_all([str(i) for i in await sweep(world.sessions, later)])
-    assert receiver.events()[-1] == "flapping_settled"
-    assert receiver.requests[-1].json()["summary"].endswith("is up (0 of 1 regions down)")
 
 
 async def test_maintenance_suppresses_then_releases(world, receiver) -> None:  # type: ignore[no-untyped-def]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +18,9 @@ import pytest
 
 from tests.drills.ledger import Ledger, record, scaled
 from tests.drills.load import INTERVAL_S
+from tests.drills.own_redis import OwnRedis
 from tests.drills.servers import LoadTarget, LoopThread, WebhookReceiver
 from tests.drills.stack import ApiClient, DrillStack, wait_until
-from tests.e2e.stack import free_port
 
 pytestmark = [
     pytest.mark.drill,
@@ -33,56 +31,9 @@ pytestmark = [
 REGION = "drill-d"
 
 
-class OwnRedis:
-    """A redis-server of this drill alone, restartable on the same port and data."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.dir = workdir / "redis"
-        self.dir.mkdir()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [
-            "redis-server",
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "yes",
-            "--dir", str(self.dir),
-        ]  # fmt: skip
-        with open(self.dir / "redis.log", "ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        import socket
-        import time
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError(f"redis-server did not listen on {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(15)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-        self.restarts += 1
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
+    server = OwnRedis(tmp_path, is_append_only=True)
     server.start()
     yield server
     server.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import urllib.parse
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     # An agent silent for this many heartbeat periods is considered gone.
     liveness_heartbeats: int = Field(default=3, ge=2, le=20)
     max_batch_results: int = Field(default=5000, ge=1, le=100_000)
+    # Local address of the gateway's Prometheus /metrics; port 0 serves none.
+    gateway_metrics_host: str = "127.0.0.1"
+    gateway_metrics_port: int = Field(default=0, ge=0, le=65_535)
 
     # Allow monitors aimed at loopback, private and link-local addresses.
     allow_private_targets: bool = False
@@ -83,6 +87,13 @@ class Settings(BaseSettings):
     notification_lease_s: int = Field(default=120, ge=1, le=3600)
     notification_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
+    # Base URL of the dashboard as users reach it, such as
+    # https://mometrics.example.com. Links in emails start with it, so
+    # invitation emails are sent only when it and smtp_host are both set.
+    public_url: str = ""
+    # Seconds an organisation invitation can be accepted after it is created.
+    invitation_ttl_s: int = Field(default=7 * 86_400, ge=3600, le=90 * 86_400)
+
     log_level: str = "INFO"
 
     @field_validator("cors_origins", mode="before")
@@ -98,6 +109,20 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return to_asyncpg_url(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be an http:// or https:// URL, such as https://mometrics.example.com"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.rstrip("/")
 
     @field_validator("redis_url")
     @classmethod

@@ -6,6 +6,7 @@
     ├── Forbidden              403, the caller's role may not do this
     ├── NotFound               404, absent, or owned by another organisation
     ├── Conflict               409, clashes with existing data
+    ├── Gone                   410, was valid once: expired, revoked or used
     └── RateLimited            429, too many attempts; retry later
 
 Services raise these; one handler in the API turns them into RFC 9457
@@ -62,6 +63,11 @@ class NotFound(MometricsError):
 class Conflict(MometricsError):
     status = 409
     title = "Conflict"
+
+
+class Gone(MometricsError):
+    status = 410
+    title = "Gone"
 
 
 class RateLimited(MometricsError):

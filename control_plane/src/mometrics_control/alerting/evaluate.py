@@ -11,6 +11,14 @@ Who gets paged for a down monitor:
 - everyone subscribed once that reason is gone and the monitor is still
   down, so a suppressed outage is never lost;
 - a recovery notice goes exactly to incidents whose outage was sent.
+
+Flapping is judged on the results' own clock. A monitor-level change is
+dated by the scheduled time of the result that caused it, and more than
+`flap_threshold` changes within `flap_window_s` of that time make the
+monitor flapping. So a backlog of spooled results replayed at once (an
+agent that reconnects) is judged by when the checks ran, and a late
+evaluation cannot spread fast changes apart. Flapping settles once the
+monitor's results cover a whole window with no change.
 """
 
 from __future__ import annotations
@@ -72,11 +80,49 @@ class _Evaluation:
         self.now = now
         self.outbox_ids: list[uuid.UUID] = []
         self.states: list[RegionState] = []
+        self._alert_state: MonitorAlertState | None = None
 
-    def event(self, incident: Incident, kind: str, message: str = "") -> None:
+    def event(
+        self, incident: Incident, kind: str, message: str = "", at: dt.datetime | None = None
+    ) -> None:
         self.session.add(
-            IncidentEvent(incident_id=incident.id, at=self.now, kind=kind, message=message)
+            IncidentEvent(incident_id=incident.id, at=at or self.now, kind=kind, message=message)
         )
+
+    def regions(self, *statuses: str) -> list[RegionState]:
+        """Return the monitor's region states with one of `statuses`, oldest change first."""
+        found = [
+            s for s in self.states if s.status in statuses and s.region in self.monitor.regions
+        ]
+        return sorted(found, key=lambda s: s.changed_at)
+
+    def observed_until(self) -> dt.datetime | None:
+        """Return the scheduled time of the monitor's latest result in any region."""
+        times = [s.last_scheduled_at for s in self.states if s.region in self.monitor.regions]
+        return max(times, default=None)
+
+    def change_time(self, event: str, state: MonitorAlertState) -> dt.datetime:
+        """Return when the monitor went down or up, by its results' scheduled times.
+
+        Down: when the quorum-th region went down. Up: when enough regions
+        were up that a quorum could no longer be down. A region's
+        `changed_at` is the scheduled time of the result that changed it.
+        The time never goes back before the previous change or past now.
+        """
+        quorum = effective_quorum(self.monitor.quorum, len(self.monitor.regions))
+        at = self.now
+        if event == "down":
+            down = self.regions("down")
+            if len(down) >= quorum:
+                at = down[quorum - 1].changed_at
+        elif not self.monitor.paused:
+            up = self.regions("up", "degraded")
+            needed = len(self.monitor.regions) - quorum + 1
+            if needed >= 1 and len(up) >= needed:
+                at = up[needed - 1].changed_at
+        if state.last_change_at is not None:
+            at = max(at, state.last_change_at)
+        return min(at, self.now)
 
     async def notify(
         self,
@@ -108,10 +154,14 @@ class _Evaluation:
         return len(ids)
 
     async def alert_state(self) -> MonitorAlertState:
+        """Return the monitor's flapping state, locked, created on first use."""
+        if self._alert_state is not None:
+            return self._alert_state
         state = await self.session.get(MonitorAlertState, self.monitor.id, with_for_update=True)
         if state is None:
             state = MonitorAlertState(monitor_id=self.monitor.id, is_flapping=False)
             self.session.add(state)
+        self._alert_state = state
         return state
 
     async def suppression(self) -> tuple[str | None, uuid.UUID | None]:
@@ -128,9 +178,9 @@ class _Evaluation:
             return "maintenance", None
         return None, None
 
-    async def count_changes(self) -> int:
-        """Count the monitor's up/down changes evaluated within the flap window."""
-        since = self.now - dt.timedelta(seconds=self.rules.flap_window_s)
+    async def count_changes(self, at: dt.datetime) -> int:
+        """Count the monitor's up/down changes dated within the flap window ending at `at`."""
+        since = at - dt.timedelta(seconds=self.rules.flap_window_s)
         count = await self.session.scalar(
             select(func.count())
             .select_from(IncidentEvent)
@@ -138,7 +188,8 @@ class _Evaluation:
             .where(
                 Incident.monitor_id == self.monitor.id,
                 IncidentEvent.kind.in_(("opened", "closed")),
-                IncidentEvent.at >= since,
+                IncidentEvent.at > since,
+                IncidentEvent.at <= at,
             )
         )
         return int(count or 0)
@@ -160,13 +211,18 @@ async def evaluate_monitor(
     incident = await _open_incident(session, monitor.id)
 
     if is_down and incident is None:
-        incident = await _open(ev)
-        await _on_change(ev, incident, "down")
+        at = ev.change_time("down", await ev.alert_state())
+        incident = await _open(ev, at)
+        await _on_change(ev, incident, "down", at)
     elif incident is not None and not is_down and has_recovered(monitor, ev.states):
-        incident.closed_at = now
-        ev.event(incident, "closed", "recovered")
-        log.info("incident closed", extra={"monitor_id": str(monitor.id)})
-        await _on_change(ev, incident, "up")
+        at = max(ev.change_time("up", await ev.alert_state()), incident.opened_at)
+        incident.closed_at = at
+        ev.event(incident, "closed", "recovered", at)
+        log.info(
+            "incident closed",
+            extra={"monitor_id": str(monitor.id), "incident_id": str(incident.id)},
+        )
+        await _on_change(ev, incident, "up", at)
         incident = None
 
     await _settle_flapping(ev, incident)
@@ -176,20 +232,31 @@ async def evaluate_monitor(
     return ev.outbox_ids
 
 
-async def _open(ev: _Evaluation) -> Incident:
-    down = [s for s in ev.states if s.status == "down" and s.region in ev.monitor.regions]
+async def _open(ev: _Evaluation, at: dt.datetime) -> Incident:
+    """Open an incident dated from the first region that went down.
+
+    It never starts before the monitor's previous incident closed, so two
+    incidents of one monitor never overlap.
+    """
+    down = ev.regions("down")
     cause = "; ".join(f"{s.region}: {s.last_error or 'down'}" for s in down)
+    opened_at = min(down[0].changed_at, at)
+    previous_close = await ev.session.scalar(
+        select(func.max(Incident.closed_at)).where(Incident.monitor_id == ev.monitor.id)
+    )
+    if previous_close is not None:
+        opened_at = max(opened_at, previous_close)
     incident = Incident(
         id=uuid.uuid4(),
         organization_id=ev.monitor.organization_id,
         monitor_id=ev.monitor.id,
-        opened_at=min(s.changed_at for s in down),
+        opened_at=opened_at,
         cause=cause[:2000],
         reminder_count=0,
     )
     ev.session.add(incident)
     await ev.session.flush()
-    ev.event(incident, "opened", cause[:2000])
+    ev.event(incident, "opened", cause[:2000], at)
     # Children that went down first wait for this incident: link them to it.
     await ev.session.execute(
         update(Incident)
@@ -201,25 +268,35 @@ async def _open(ev: _Evaluation) -> Incident:
         )
         .values(parent_incident_id=incident.id)
     )
-    log.info("incident opened", extra={"monitor_id": str(ev.monitor.id), "regions": len(down)})
+    log.info(
+        "incident opened",
+        extra={
+            "monitor_id": str(ev.monitor.id),
+            "incident_id": str(incident.id),
+            "regions": len(down),
+        },
+    )
     return incident
 
 
-async def _on_change(ev: _Evaluation, incident: Incident, event: str) -> None:
-    """Record a monitor-level change and send its notice unless suppressed."""
+async def _on_change(ev: _Evaluation, incident: Incident, event: str, at: dt.datetime) -> None:
+    """Record a monitor-level change dated `at` and send its notice unless suppressed."""
     state = await ev.alert_state()
-    state.last_change_at = ev.now
+    state.last_change_at = at
     await ev.session.flush()
-    if await ev.count_changes() > ev.rules.flap_threshold or state.is_flapping:
+    if await ev.count_changes(at) > ev.rules.flap_threshold or state.is_flapping:
         if event == "down":
             incident.suppressed_reason = "flapping"
             ev.event(incident, "suppressed", "flapping")
         if not state.is_flapping:
             state.is_flapping = True
-            state.flapping_since = ev.now
-            key = f"{ev.monitor.id}:flapping:{ev.now.isoformat()}"
+            state.flapping_since = at
+            key = f"{ev.monitor.id}:flapping:{at.isoformat()}"
             await ev.notify("flapping", key, incident)
-            log.warning("monitor flapping", extra={"monitor_id": str(ev.monitor.id)})
+            log.warning(
+                "monitor flapping",
+                extra={"monitor_id": str(ev.monitor.id), "since": at.isoformat()},
+            )
         return
 
     if event == "up":
@@ -252,14 +329,25 @@ async def _release_suppressed(ev: _Evaluation, incident: Incident) -> None:
 
 
 async def _settle_flapping(ev: _Evaluation, incident: Incident | None) -> None:
+    """End flapping once the results cover a whole flap window with no change.
+
+    A paused monitor has no new results, so it stops flapping silently once
+    the window has passed on the wall clock.
+    """
     state = await ev.session.get(MonitorAlertState, ev.monitor.id, with_for_update=True)
     if state is None or not state.is_flapping or state.last_change_at is None:
         return
-    if ev.now - state.last_change_at < dt.timedelta(seconds=ev.rules.flap_window_s):
+    # NOTE: while no results arrive (every agent of its regions gone) a
+    # flapping monitor stays flapping, because nothing shows it settled.
+    clock = ev.now if ev.monitor.paused else ev.observed_until()
+    if clock is None or clock - state.last_change_at < dt.timedelta(seconds=ev.rules.flap_window_s):
         return
     since = state.flapping_since or state.last_change_at
     state.is_flapping = False
     state.flapping_since = None
+    if ev.monitor.paused:
+        log.info("paused monitor stopped flapping", extra={"monitor_id": str(ev.monitor.id)})
+        return
     status = "down" if incident is not None else "up"
     await ev.notify(
         "flapping_settled", f"{ev.monitor.id}:settled:{since.isoformat()}", incident, status=status

@@ -106,6 +106,8 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # A worker holds the entry until then; past it another worker may retry.
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The claim that holds or last held that lease.
+    attempt_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     dropped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

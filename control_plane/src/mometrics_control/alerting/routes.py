@@ -1,79 +1,129 @@
-"""Maintenance windows: list, create, delete, and a monitor's intervals."""
+"""Maintenance windows: list, read, create, update, delete, and a monitor's intervals."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
-import zoneinfo
-from typing import Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi import APIRouter, Query, Response, status
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mometrics_control.alerting.maintenance import maintenance_intervals
 from mometrics_control.alerting.models import MaintenanceWindow
+from mometrics_control.alerting.schemas import (
+    IntervalRead,
+    MaintenanceWindowCreate,
+    MaintenanceWindowPage,
+    MaintenanceWindowRead,
+    MaintenanceWindowUpdate,
+)
 from mometrics_control.api.deps import CallerDep, SessionDep
-from mometrics_control.errors import InvalidInput, NotFound
+from mometrics_control.api.pagination import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    paginate,
+    parse_sort,
+    split_page,
+)
+from mometrics_control.errors import FieldError, InvalidInput, NotFound
 from mometrics_control.models import Monitor
+
+log = logging.getLogger("mometrics.alerting")
 
 router = APIRouter(tags=["maintenance"])
 
-
-class MaintenanceWindowCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    # Empty covers every monitor of the organisation.
-    monitor_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
-    # IANA time zone, such as Europe/Berlin.
-    timezone: str = Field(default="UTC", max_length=64)
-    # Wall-clock start in `timezone`, without an offset, such as 2026-12-05T02:00:00.
-    starts_at_local: dt.datetime
-    duration_s: int = Field(ge=60, le=31 * 86_400)
-    recurrence: Literal["none", "daily", "weekly", "monthly"] = "none"
-    until_local: dt.datetime | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
-        return value
-
-    @model_validator(mode="after")
-    def _check_local_times(self) -> MaintenanceWindowCreate:
-        for value in (self.starts_at_local, self.until_local):
-            if value is not None and value.tzinfo is not None:
-                raise ValueError("starts_at_local and until_local take no offset; set timezone")
-        return self
+_SORTS = {"name": MaintenanceWindow.name, "created_at": MaintenanceWindow.created_at}
+_FIELDS = tuple(MaintenanceWindowCreate.model_fields)
 
 
-class MaintenanceWindowRead(MaintenanceWindowCreate):
-    model_config = ConfigDict(extra="ignore", from_attributes=True)
+async def _check_monitors(
+    session: AsyncSession, organization_id: uuid.UUID, monitor_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Return the ids without repeats; raise InvalidInput for one not in the organisation."""
+    unique = list(dict.fromkeys(monitor_ids))
+    if not unique:
+        return unique
+    found = set(
+        await session.scalars(
+            select(Monitor.id).where(
+                Monitor.id.in_(unique), Monitor.organization_id == organization_id
+            )
+        )
+    )
+    for index, monitor_id in enumerate(unique):
+        if monitor_id not in found:
+            raise InvalidInput.for_field(f"monitor_ids.{index}", f"monitor {monitor_id} not found")
+    return unique
 
-    id: uuid.UUID
+
+async def _get_owned(
+    session: AsyncSession, organization_id: uuid.UUID, window_id: uuid.UUID
+) -> MaintenanceWindow:
+    window = await session.get(MaintenanceWindow, window_id, with_for_update=True)
+    if window is None or window.organization_id != organization_id:
+        raise NotFound(f"maintenance window {window_id} not found")
+    return window
 
 
-class MaintenanceWindowPage(BaseModel):
-    items: list[MaintenanceWindowRead]
+def _merge(window: MaintenanceWindow, body: MaintenanceWindowUpdate) -> MaintenanceWindowCreate:
+    """Apply a partial change to the stored window and validate the whole result.
 
-
-class IntervalRead(BaseModel):
-    start: dt.datetime
-    end: dt.datetime
+    Rules that span fields, such as until_local after starts_at_local, are
+    checked on the merged window, so a change of one field is checked
+    against the stored values of the others.
+    """
+    merged: dict[str, Any] = {name: getattr(window, name) for name in _FIELDS}
+    merged.update(body.model_dump(include=body.model_fields_set))
+    try:
+        return MaintenanceWindowCreate.model_validate(merged)
+    except ValidationError as err:
+        errors = [
+            FieldError(
+                ".".join(str(part) for part in error["loc"]) or "body",
+                error["msg"].removeprefix("Value error, "),
+            )
+            for error in err.errors()
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        raise InvalidInput(detail, errors) from None
 
 
 @router.get("/maintenance-windows")
-async def list_windows(caller: CallerDep, session: SessionDep) -> MaintenanceWindowPage:
-    windows = await session.scalars(
-        select(MaintenanceWindow)
-        .where(MaintenanceWindow.organization_id == caller.organization_id)
-        .order_by(MaintenanceWindow.name, MaintenanceWindow.id)
+async def list_windows(
+    caller: CallerDep,
+    session: SessionDep,
+    sort: Annotated[str, Query(description="name or created_at, - in front for descending")] = (
+        "name"
+    ),
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> MaintenanceWindowPage:
+    sorting = parse_sort(sort, _SORTS)
+    query = select(MaintenanceWindow).where(
+        MaintenanceWindow.organization_id == caller.organization_id
     )
-    return MaintenanceWindowPage(items=[MaintenanceWindowRead.model_validate(w) for w in windows])
+    rows = list(
+        await session.scalars(paginate(query, sorting, MaintenanceWindow.id, cursor, limit))
+    )
+    windows, next_cursor = split_page(rows, sorting, limit)
+    return MaintenanceWindowPage(
+        items=[MaintenanceWindowRead.model_validate(w) for w in windows], next_cursor=next_cursor
+    )
+
+
+@router.get("/maintenance-windows/{window_id}")
+async def get_window(
+    window_id: uuid.UUID, caller: CallerDep, session: SessionDep
+) -> MaintenanceWindowRead:
+    window = await session.get(MaintenanceWindow, window_id)
+    if window is None or window.organization_id != caller.organization_id:
+        raise NotFound(f"maintenance window {window_id} not found")
+    return MaintenanceWindowRead.model_validate(window)
 
 
 @router.post("/maintenance-windows", status_code=status.HTTP_201_CREATED)
@@ -81,34 +131,48 @@ async def create_window(
     body: MaintenanceWindowCreate, caller: CallerDep, session: SessionDep
 ) -> MaintenanceWindowRead:
     caller.require("member")
-    if body.monitor_ids:
-        found = set(
-            await session.scalars(
-                select(Monitor.id).where(
-                    Monitor.id.in_(body.monitor_ids),
-                    Monitor.organization_id == caller.organization_id,
-                )
-            )
-        )
-        for monitor_id in body.monitor_ids:
-            if monitor_id not in found:
-                raise InvalidInput.for_field("monitor_ids", f"monitor {monitor_id} not found")
+    monitor_ids = await _check_monitors(session, caller.organization_id, body.monitor_ids)
     window = MaintenanceWindow(
-        id=uuid.uuid4(), organization_id=caller.organization_id, **body.model_dump()
+        id=uuid.uuid4(),
+        organization_id=caller.organization_id,
+        **{**body.model_dump(), "monitor_ids": monitor_ids},
     )
     session.add(window)
     await session.commit()
+    log.info("maintenance window created", extra={"window_id": str(window.id)})
+    return MaintenanceWindowRead.model_validate(window)
+
+
+@router.patch("/maintenance-windows/{window_id}")
+async def update_window(
+    window_id: uuid.UUID, body: MaintenanceWindowUpdate, caller: CallerDep, session: SessionDep
+) -> MaintenanceWindowRead:
+    """Change some fields of a window; the result is validated as a whole.
+
+    Alerting reads windows when it evaluates a monitor, so an outage held
+    back by a window that the change ends is sent by the next sweep.
+    """
+    caller.require("member")
+    window = await _get_owned(session, caller.organization_id, window_id)
+    merged = _merge(window, body)
+    merged.monitor_ids = await _check_monitors(session, caller.organization_id, merged.monitor_ids)
+    for name in _FIELDS:
+        setattr(window, name, getattr(merged, name))
+    await session.commit()
+    log.info(
+        "maintenance window updated",
+        extra={"window_id": str(window.id), "fields": ",".join(sorted(body.model_fields_set))},
+    )
     return MaintenanceWindowRead.model_validate(window)
 
 
 @router.delete("/maintenance-windows/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_window(window_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> Response:
     caller.require("member")
-    window = await session.get(MaintenanceWindow, window_id)
-    if window is None or window.organization_id != caller.organization_id:
-        raise NotFound(f"maintenance window {window_id} not found")
+    window = await _get_owned(session, caller.organization_id, window_id)
     await session.delete(window)
     await session.commit()
+    log.info("maintenance window deleted", extra={"window_id": str(window_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

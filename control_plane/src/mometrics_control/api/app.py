@@ -26,6 +26,8 @@ from mometrics_control.auth.routes import router as auth_router
 from mometrics_control.config import Settings
 from mometrics_control.db import create_engine, create_sessionmaker
 from mometrics_control.incidents.routes import router as incidents_router
+from mometrics_control.invitations.routes import accept_router as invitation_accept_router
+from mometrics_control.invitations.routes import router as invitations_router
 from mometrics_control.monitors.routes import router as monitors_router
 from mometrics_control.notifications.routes import router as channels_router
 from mometrics_control.orgs.routes import router as organizations_router
@@ -78,6 +80,8 @@ def create_app(settings: Settings) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
     api.include_router(organizations_router)
+    api.include_router(invitations_router)
+    api.include_router(invitation_accept_router)
     api.include_router(api_keys_router)
     # API keys reach these only with the area's scope (read for GET, write otherwise).
     for router, area in (

@@ -23,7 +23,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
 async def register(body: RegisterRequest, session: SessionDep) -> UserRead:
-    user = await service.register(session, body.email, body.password, body.organization_name)
+    user = await service.register(
+        session, body.email, body.password, body.organization_name, body.invitation_token
+    )
     return UserRead(id=user.id, email=user.email)
 
 

@@ -9,6 +9,10 @@ class RegisterRequest(BaseModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=256)
     organization_name: str | None = Field(default=None, max_length=200)
+    # The token of an invitation to `email`: the account joins that
+    # organisation, and gets an organisation of its own only when
+    # organization_name is also set.
+    invitation_token: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class UserRead(BaseModel):

@@ -14,6 +14,7 @@ from mometrics_control.auth import tokens
 from mometrics_control.auth.schemas import TokenPair
 from mometrics_control.config import Settings
 from mometrics_control.errors import Conflict, InvalidInput, Unauthenticated
+from mometrics_control.invitations import service as invitations
 from mometrics_control.models import Membership, Organization, RefreshToken, User
 
 log = logging.getLogger("mometrics.auth")
@@ -23,29 +24,57 @@ _DUMMY_HASH = tokens.hash_password("not-a-real-password")
 
 
 async def register(
-    session: AsyncSession, email: str, password: str, organization_name: str | None
+    session: AsyncSession,
+    email: str,
+    password: str,
+    organization_name: str | None,
+    invitation_token: str | None = None,
 ) -> User:
-    """Create a user and an organisation owned by that user."""
+    """Create a user and an organisation owned by that user.
+
+    With an invitation token the user joins the invitation's organisation
+    instead, and also gets an organisation of its own only if one is named.
+    """
     email = email.lower()
+    now = dt.datetime.now(dt.UTC)
+    invitation = None
+    if invitation_token is not None:
+        invitation = await invitations.find_for_acceptance(session, invitation_token, email, now)
     user = User(
         id=uuid.uuid4(),
         email=email,
         password_hash=tokens.hash_password(password),
         # Set from this process's clock, the same clock that stamps token iat.
-        password_changed_at=dt.datetime.now(dt.UTC),
+        password_changed_at=now,
     )
-    organization = Organization(
-        id=uuid.uuid4(), name=organization_name or f"{email.split('@')[0]}'s organisation"
-    )
-    session.add_all([user, organization])
+    session.add(user)
+    organization = None
+    if invitation is None or organization_name:
+        organization = Organization(
+            id=uuid.uuid4(), name=organization_name or f"{email.split('@')[0]}'s organisation"
+        )
+        session.add(organization)
     try:
         await session.flush()
-        session.add(Membership(user_id=user.id, organization_id=organization.id, role="owner"))
+        if organization is not None:
+            session.add(Membership(user_id=user.id, organization_id=organization.id, role="owner"))
+        if invitation is not None:
+            session.add(invitations.redeem(invitation, user.id, now))
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        raise Conflict("an account with this email already exists") from None
+        hint = "; log in and accept the invitation instead" if invitation is not None else ""
+        raise Conflict("an account with this email already exists" + hint) from None
     log.info("user registered", extra={"user_id": str(user.id)})
+    if invitation is not None:
+        log.info(
+            "invitation accepted",
+            extra={
+                "invitation_id": str(invitation.id),
+                "organization_id": str(invitation.organization_id),
+                "user_id": str(user.id),
+            },
+        )
     return user
 
 

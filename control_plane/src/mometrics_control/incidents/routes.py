@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from mometrics_control.alerting.models import IncidentEvent
 from mometrics_control.api.deps import CallerDep, SessionDep
+from mometrics_control.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from mometrics_control.errors import NotFound
+from mometrics_control.incidents import listing
+from mometrics_control.incidents.listing import IncidentStatus
 from mometrics_control.incidents.timeline import TimelineEntry, load_timeline
 from mometrics_control.models import Incident
 
@@ -42,6 +45,8 @@ class IncidentUpdateCreate(BaseModel):
 
 class IncidentPage(BaseModel):
     items: list[IncidentRead]
+    # Pass as `cursor` for the next page; null on the last page.
+    next_cursor: str | None = None
 
 
 def _read(incident: Incident) -> IncidentRead:
@@ -71,18 +76,35 @@ async def list_incidents(
     caller: CallerDep,
     session: SessionDep,
     monitor_id: uuid.UUID | None = None,
-    is_open: bool | None = None,
+    status: Annotated[
+        IncidentStatus | None, Query(description="open, or resolved (closed)")
+    ] = None,
+    since: Annotated[
+        dt.datetime | None,
+        Query(description="Incidents still open at or closed after this time (with offset)."),
+    ] = None,
+    until: Annotated[
+        dt.datetime | None, Query(description="Incidents opened before this time (with offset).")
+    ] = None,
+    acknowledged: bool | None = None,
+    sort: Annotated[str, Query(description="opened_at, or -opened_at for newest first")] = (
+        listing.DEFAULT_SORT
+    ),
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> IncidentPage:
-    """Incidents of the caller's organisation, newest first."""
-    query = select(Incident).where(Incident.organization_id == caller.organization_id)
-    if monitor_id is not None:
-        query = query.where(Incident.monitor_id == monitor_id)
-    if is_open is not None:
-        query = query.where(
-            Incident.closed_at.is_(None) if is_open else Incident.closed_at.is_not(None)
-        )
-    incidents = await session.scalars(query.order_by(Incident.opened_at.desc()).limit(500))
-    return IncidentPage(items=[_read(i) for i in incidents])
+    """Incidents of the caller's organisation, newest first, one page at a time."""
+    filters = listing.IncidentFilters(
+        monitor_id=monitor_id,
+        status=status,
+        since=since,
+        until=until,
+        is_acknowledged=acknowledged,
+    )
+    incidents, next_cursor = await listing.list_page(
+        session, caller.organization_id, filters, sort, cursor, limit
+    )
+    return IncidentPage(items=[_read(i) for i in incidents], next_cursor=next_cursor)
 
 
 @router.get("/{incident_id}")

@@ -33,6 +33,15 @@ async def deliver_notification(outbox_id: str) -> None:
     await tasks.deliver_notification(outbox_id)
 
 
+# Retries back off exponentially up to 15 min. The task gives up by itself
+# after invitations.mail.MAX_EMAIL_ATTEMPTS sends, about an hour in all.
+@dramatiq.actor(
+    actor_name="invitations.send_email", max_retries=12, min_backoff=5_000, max_backoff=900_000
+)
+async def send_invitation_email(invitation_id: str, encrypted_token: str) -> None:
+    await tasks.send_invitation_email(invitation_id, encrypted_token)
+
+
 @dramatiq.actor(actor_name="alerting.sweep", max_retries=0)
 async def sweep_alerts() -> None:
     await _enqueue_deliveries(await tasks.sweep_alerts())

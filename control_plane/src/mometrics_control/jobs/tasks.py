@@ -12,6 +12,7 @@ from mometrics_control.agents import registry
 from mometrics_control.alerting import evaluate
 from mometrics_control.alerting import sweep as alerting_sweep
 from mometrics_control.config import get_settings
+from mometrics_control.invitations import mail as invitation_mail
 from mometrics_control.jobs import runtime
 from mometrics_control.notifications import delivery, outbox
 
@@ -48,6 +49,13 @@ async def check_push_monitors() -> list[str]:
 async def deliver_notification(outbox_id: str) -> delivery.Outcome:
     """Send one outbox row; raises DeliveryFailed so the actor retries."""
     return await delivery.deliver(runtime.sessionmaker(), get_settings(), uuid.UUID(outbox_id))
+
+
+async def send_invitation_email(invitation_id: str, encrypted_token: str) -> None:
+    """Send one invitation email, raising EmailFailed so that the actor retries."""
+    await invitation_mail.deliver(
+        runtime.sessionmaker(), get_settings(), uuid.UUID(invitation_id), encrypted_token
+    )
 
 
 async def sweep_alerts() -> list[str]:

@@ -1,10 +1,18 @@
 """The notification outbox: rows written in the transaction of the change.
 
 Each row carries a delivery key that is unique per transition and channel,
-so evaluating the same change twice adds nothing. A worker claims a row for
-a lease before sending, so two workers never send the same row at once; a
-worker that dies mid-send leaves the claim to expire, and the scheduler's
-sweep enqueues the row again.
+so evaluating the same change twice adds nothing. PostgreSQL, not the
+Redis queue, is the record of what is still to send: the scheduler's
+requeue job enqueues every undelivered row whose retry time has come, so a
+lost queue message (a Redis restart without persistence) delays a
+notification but never loses it.
+
+A worker claims a row before sending: a new attempt id and a lease
+(`claimed_until`), committed before the send, so no two workers send one
+row at once. After the send it records the outcome. A worker that dies in
+between leaves the lease to expire, and the row is sent again with the same
+idempotency key (see notifications.delivery for what each channel makes of
+that).
 """
 
 from __future__ import annotations
@@ -66,8 +74,13 @@ async def add(
 
 async def claim(
     session: AsyncSession, entry_id: uuid.UUID, now: dt.datetime, lease_s: float
-) -> OutboxEntry | None:
-    """Lock a pending row for this worker; None if delivered, dropped or held."""
+) -> tuple[OutboxEntry, uuid.UUID] | None:
+    """Lease a pending row to a new attempt; return it and the attempt id.
+
+    Returns None if the row is delivered, dropped or leased to another
+    attempt. The caller commits before sending, so the lease holds while
+    it sends.
+    """
     entry = await session.scalar(
         select(OutboxEntry)
         .where(
@@ -81,10 +94,54 @@ async def claim(
         return None
     if entry.claimed_until is not None and entry.claimed_until > now:
         return None
+    attempt_id = uuid.uuid4()
     entry.claimed_until = now + dt.timedelta(seconds=lease_s)
+    entry.attempt_id = attempt_id
     entry.next_attempt_at = entry.claimed_until
     entry.attempts += 1
-    return entry
+    return entry, attempt_id
+
+
+async def mark_delivered(
+    session: AsyncSession, entry_id: uuid.UUID, attempt_id: uuid.UUID, now: dt.datetime
+) -> bool | None:
+    """Record a successful send by `attempt_id`.
+
+    Returns None when the row was delivered already, else whether this
+    attempt still held the lease. The send happened, so the row is marked
+    delivered even when the lease expired and another attempt holds it now.
+    """
+    held_by = (
+        await session.execute(
+            select(OutboxEntry.attempt_id)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.delivered_at.is_(None))
+            .with_for_update()
+        )
+    ).one_or_none()
+    if held_by is None:
+        return None
+    await session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id)
+        .values(delivered_at=now, claimed_until=None, attempt_id=attempt_id, last_error=None)
+    )
+    return held_by[0] == attempt_id
+
+
+async def lock_attempt(
+    session: AsyncSession, entry_id: uuid.UUID, attempt_id: uuid.UUID
+) -> OutboxEntry | None:
+    """Lock the row if this attempt still holds its lease and it is not done."""
+    return await session.scalar(
+        select(OutboxEntry)
+        .where(
+            OutboxEntry.id == entry_id,
+            OutboxEntry.attempt_id == attempt_id,
+            OutboxEntry.delivered_at.is_(None),
+            OutboxEntry.dropped_at.is_(None),
+        )
+        .with_for_update()
+    )
 
 
 async def due_ids(session: AsyncSession, now: dt.datetime, limit: int = 500) -> list[uuid.UUID]:

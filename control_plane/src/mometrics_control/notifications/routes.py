@@ -3,12 +3,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from mometrics_control.api.deps import CallerDep, SessionDep, SettingsDep
+from mometrics_control.api.pagination import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    paginate,
+    parse_sort,
+    split_page,
+)
 from mometrics_control.errors import FieldError, InvalidInput, NotFound
 from mometrics_control.models import Channel
 from mometrics_control.notifications.messages import test_payload
@@ -41,14 +50,25 @@ def _read(channel: Channel) -> ChannelRead:
     )
 
 
+_SORTS = {"name": Channel.name, "created_at": Channel.created_at}
+
+
 @router.get("")
-async def list_channels(caller: CallerDep, session: SessionDep) -> ChannelPage:
-    channels = await session.scalars(
-        select(Channel)
-        .where(Channel.organization_id == caller.organization_id)
-        .order_by(Channel.name)
-    )
-    return ChannelPage(items=[_read(c) for c in channels])
+async def list_channels(
+    caller: CallerDep,
+    session: SessionDep,
+    sort: Annotated[str, Query(description="name or created_at, - in front for descending")] = (
+        "name"
+    ),
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> ChannelPage:
+    """Notification channels of the caller's organisation, one page at a time."""
+    sorting = parse_sort(sort, _SORTS)
+    query = select(Channel).where(Channel.organization_id == caller.organization_id)
+    rows = list(await session.scalars(paginate(query, sorting, Channel.id, cursor, limit)))
+    channels, next_cursor = split_page(rows, sorting, limit)
+    return ChannelPage(items=[_read(c) for c in channels], next_cursor=next_cursor)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -80,3 +80,5 @@ class ChannelRead(BaseModel):
 
 class ChannelPage(BaseModel):
     items: list[ChannelRead]
+    # Pass as `cursor` for the next page; null on the last page.
+    next_cursor: str | None = None

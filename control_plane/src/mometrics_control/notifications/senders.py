@@ -3,8 +3,10 @@
 Webhook bodies are signed when the channel has a secret:
 X-Mometrics-Signature is `sha256=` and the hex HMAC-SHA256, keyed with the
 secret, of the X-Mometrics-Timestamp value (Unix seconds), a `.` and the raw
-body. X-Mometrics-Delivery stays the same across retries of one
-notification, so a receiver can drop a repeat.
+body. X-Mometrics-Delivery and Idempotency-Key carry the delivery id, which
+stays the same across retries of one notification, so a receiver can drop a
+repeat. Chat webhooks get the same two headers, and email carries the
+delivery id in its Message-ID.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import smtplib
 import ssl
 import time
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 import aiohttp
@@ -38,8 +41,16 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-async def _post_json(settings: Settings, url: str, document: Any) -> None:
-    await _post_bytes(settings, url, json.dumps(document, separators=(",", ":")).encode(), {})
+async def _post_json(
+    settings: Settings, url: str, document: Any, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps(document, separators=(",", ":")).encode()
+    await _post_bytes(settings, url, body, headers or {})
+
+
+def delivery_headers(delivery_id: str) -> dict[str, str]:
+    """Return the headers that let a receiver recognise a repeated delivery."""
+    return {"X-Mometrics-Delivery": delivery_id, "Idempotency-Key": delivery_id}
 
 
 async def _post_bytes(settings: Settings, url: str, body: bytes, headers: dict[str, str]) -> None:
@@ -69,17 +80,18 @@ async def send(
 ) -> None:
     """Send `payload` over a channel, raising SendError on failure."""
     text = str(payload["summary"])
+    headers = delivery_headers(delivery_id)
     if kind == "webhook":
         body = json.dumps(payload, separators=(",", ":")).encode()
         timestamp = str(int(time.time()))
-        headers = {"X-Mometrics-Delivery": delivery_id, "X-Mometrics-Timestamp": timestamp}
+        headers["X-Mometrics-Timestamp"] = timestamp
         if config.get("secret"):
             headers["X-Mometrics-Signature"] = sign(config["secret"], timestamp, body)
         await _post_bytes(settings, config["url"], body, headers)
     elif kind == "slack":
-        await _post_json(settings, config["url"], {"text": text})
+        await _post_json(settings, config["url"], {"text": text}, headers)
     elif kind == "discord":
-        await _post_json(settings, config["url"], {"content": text[:2000]})
+        await _post_json(settings, config["url"], {"content": text[:2000]}, headers)
     elif kind == "teams":
         card = {
             "@type": "MessageCard",
@@ -88,7 +100,7 @@ async def send(
             "title": subject(payload),
             "text": text,
         }
-        await _post_json(settings, config["url"], card)
+        await _post_json(settings, config["url"], card, headers)
     elif kind == "pagerduty":
         url = settings.pagerduty_events_url.rstrip("/") + "/v2/enqueue"
         await _post_json(settings, url, _pagerduty_event(config, payload))
@@ -96,7 +108,7 @@ async def send(
         url = f"{settings.telegram_api_url.rstrip('/')}/bot{config['bot_token']}/sendMessage"
         await _post_json(settings, url, {"chat_id": config["chat_id"], "text": text[:4000]})
     elif kind == "email":
-        await asyncio.to_thread(_send_email, settings, config["to"], payload)
+        await asyncio.to_thread(_send_email, settings, config["to"], payload, delivery_id)
     else:
         raise SendError(f"unknown channel kind {kind!r}", is_permanent=True)
 
@@ -124,10 +136,19 @@ def _pagerduty_event(config: dict[str, Any], payload: dict[str, Any]) -> dict[st
     return event
 
 
-def _send_email(settings: Settings, recipients: list[str], payload: dict[str, Any]) -> None:
+def message_id(delivery_id: str, sender: str) -> str:
+    """Return a Message-ID that is the same for every retry of one delivery."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "mometrics.invalid"
+    return f"<{delivery_id}@{domain}>"
+
+
+def _send_email(
+    settings: Settings, recipients: list[str], payload: dict[str, Any], delivery_id: str
+) -> None:
     if not settings.smtp_host:
         raise SendError("MOMETRICS_SMTP_HOST is empty; set it to send email", is_permanent=True)
     message = EmailMessage()
+    message["Message-ID"] = message_id(delivery_id, settings.smtp_from)
     message["Subject"] = subject(payload)
     message["From"] = settings.smtp_from
     message["To"] = ", ".join(recipients)

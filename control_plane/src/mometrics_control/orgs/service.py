@@ -6,6 +6,7 @@ organisation always keeps at least one owner.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mometrics_control.api.deps import ROLE_RANK
 from mometrics_control.errors import Conflict, Forbidden, NotFound
+from mometrics_control.invitations import queries as invitation_queries
 from mometrics_control.models import Membership, Organization, User
 from mometrics_control.orgs.schemas import MemberRead, OrganizationRead
 
@@ -111,7 +113,16 @@ async def add_member(session: AsyncSession, actor: Membership, email: str, role:
         raise Conflict(f"{email} is already a member")
     membership = Membership(user_id=user.id, organization_id=actor.organization_id, role=role)
     session.add(membership)
+    # Accepting a pending invitation of this address would now fail, so revoke it.
+    revoked = await invitation_queries.revoke_open(
+        session, actor.organization_id, user.email, dt.datetime.now(dt.UTC)
+    )
     await session.commit()
+    for invitation_id in revoked:
+        log.info(
+            "invitation revoked",
+            extra={"invitation_id": str(invitation_id), "user_id": str(actor.user_id)},
+        )
     await session.refresh(membership)
     log.info(
         "member added",

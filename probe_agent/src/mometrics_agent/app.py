@@ -1,22 +1,21 @@
-"""The agent process: scheduler, spool, stream client and the local HTTP port."""
+"""The agent process: scheduler or worker pool, spool, stream client and the local HTTP port."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-import sqlite3
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from mometrics.probe.v1 import agent_pb2
-from mometrics_agent import __version__, metrics
+from mometrics_agent import __version__, checks, runtime
 from mometrics_agent.client import FatalStreamError, StreamClient
 from mometrics_agent.config import AgentSettings
 from mometrics_agent.looplag import LoopLagMonitor
-from mometrics_agent.scheduler import Scheduler
-from mometrics_agent.spool import Spool
+from mometrics_agent.scheduler import CheckScheduler, Scheduler
+from mometrics_agent.spool import AsyncSpool
+from mometrics_agent.workers import WorkerPool
 
 log = logging.getLogger("mometrics.agent")
 
@@ -24,32 +23,25 @@ log = logging.getLogger("mometrics.agent")
 class Agent:
     def __init__(self, settings: AgentSettings) -> None:
         self.settings = settings
-        self.spool = Spool(settings.agent_spool_path, settings.agent_spool_max_results)
-        self.lag = LoopLagMonitor()
-        self.scheduler = Scheduler(
-            self._on_result,
-            settings.agent_concurrency,
-            settings.allow_private_targets,
-            self.lag,
+        self.spool = AsyncSpool(
+            settings.agent_spool_path,
+            settings.agent_spool_max_results,
+            on_stored=self._on_stored,
         )
+        self.lag = LoopLagMonitor()
+        self.scheduler: CheckScheduler
+        if settings.agent_workers > 1:
+            self.scheduler = WorkerPool(self.spool.add, settings, self.lag)
+        else:
+            self.scheduler = Scheduler(
+                self.spool.add,
+                settings.agent_concurrency,
+                settings.allow_private_targets,
+                self.lag,
+            )
         self.client = StreamClient(settings, self.scheduler, self.spool)
 
-    def _on_result(self, result: agent_pb2.CheckResult) -> None:
-        evicted_before = self.spool.evicted
-        try:
-            self.spool.add([result])
-        except sqlite3.Error as err:
-            # A full or broken disk: the result is lost, but checks go on.
-            metrics.RESULTS_DROPPED.inc()
-            log.error(
-                "result not spooled; it is lost",
-                extra={"monitor_id": result.monitor_id, "error": repr(err)},
-            )
-            return
-        if self.spool.evicted > evicted_before:
-            metrics.SPOOL_EVICTED.inc(self.spool.evicted - evicted_before)
-            log.warning("spool full; oldest results evicted", extra={"evicted": self.spool.evicted})
-        metrics.SPOOL_SIZE.set(self.spool.size)
+    def _on_stored(self) -> None:
         self.client.notify()
 
     async def _serve_http(self) -> web.AppRunner | None:
@@ -89,9 +81,13 @@ class Agent:
                 "region": self.settings.agent_region,
                 "gateway": self.settings.gateway_address,
                 "spooled": self.spool.size,
+                "workers": self.settings.agent_workers,
+                "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
             },
         )
         self.lag.start()
+        if isinstance(self.scheduler, WorkerPool):
+            await self.scheduler.start()
         runner = await self._serve_http()
         client_stop = asyncio.Event()
         client = asyncio.create_task(self.client.run(client_stop))
@@ -107,6 +103,8 @@ class Agent:
                 raise err  # type: ignore[misc]
         log.info("agent stopping; finishing running checks")
         await self.scheduler.stop(self.settings.agent_shutdown_grace_s)
+        # The stream client's last send takes what the spool has stored.
+        await self.spool.flush()
         client_stop.set()
         if not client.done():
             try:
@@ -117,8 +115,9 @@ class Agent:
         await self.lag.stop()
         if runner is not None:
             await runner.cleanup()
+        await checks.close_shared_clients()
+        await self.spool.close()
         log.info("agent stopped", extra={"spooled": self.spool.size})
-        self.spool.close()
         return exit_code
 
 
@@ -128,6 +127,10 @@ def run(settings: AgentSettings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await Agent(settings).run(stop)
+        agent = Agent(settings)
+        if settings.agent_workers == 1:
+            checks.preload("http")
+        runtime.tune_gc()
+        return await agent.run(stop)
 
-    return asyncio.run(main())
+    return runtime.run(main(), settings.agent_event_loop)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from mometrics_agent.client import FatalStreamError, agent_id_from_token
 from mometrics_agent.config import ConfigError, load_settings
+from mometrics_agent.logs import configure_logging
 
 FLAGS = {
     "gateway": "gateway_address",
@@ -15,6 +15,7 @@ FLAGS = {
     "spool": "agent_spool_path",
     "concurrency": "agent_concurrency",
     "metrics_port": "agent_metrics_port",
+    "workers": "agent_workers",
 }
 
 
@@ -26,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--region", help="region this agent serves (MOMETRICS_AGENT_REGION)")
     run.add_argument("--spool", help="spool file path (MOMETRICS_AGENT_SPOOL_PATH)")
     run.add_argument("--concurrency", type=int, help="checks at once (MOMETRICS_AGENT_CONCURRENCY)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="processes that run checks, 1 for the agent process alone (MOMETRICS_AGENT_WORKERS)",
+    )
     run.add_argument(
         "--metrics-port", type=int, help="port of /healthz and /metrics, 0 disables them"
     )
@@ -50,27 +56,3 @@ def main(argv: list[str] | None = None) -> None:
     from mometrics_agent.app import run
 
     raise SystemExit(run(settings))
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-
-
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-
-class KeyValueFormatter(logging.Formatter):
-    """Appends the fields passed through `extra` as key=value pairs."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        fields = [
-            f"{key}={value!s}"
-            for key, value in vars(record).items()
-            if key not in _STANDARD_ATTRS and not key.startswith("_")
-        ]
-        return " ".join([line, *fields])

@@ -21,8 +21,8 @@ import grpc
 from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
 from mometrics_agent import PROTOCOL_VERSION, __version__, metrics
 from mometrics_agent.config import AgentSettings
-from mometrics_agent.scheduler import Scheduler
-from mometrics_agent.spool import Spool
+from mometrics_agent.scheduler import CheckScheduler
+from mometrics_agent.spool import AsyncSpool
 
 log = logging.getLogger("mometrics.agent.client")
 
@@ -73,7 +73,9 @@ def agent_id_from_token(token: str) -> str:
 
 
 class StreamClient:
-    def __init__(self, settings: AgentSettings, scheduler: Scheduler, spool: Spool) -> None:
+    def __init__(
+        self, settings: AgentSettings, scheduler: CheckScheduler, spool: AsyncSpool
+    ) -> None:
         self.settings = settings
         self.scheduler = scheduler
         self.spool = spool
@@ -208,7 +210,7 @@ class StreamClient:
             elif kind == "delta":
                 self._on_delta(message.delta)
             elif kind == "ack":
-                self._on_ack(message.ack)
+                await self._on_ack(message.ack)
             elif kind == "server_time":
                 now_us = time.time_ns() // 1000
                 sent = message.server_time.agent_sent_at_us
@@ -254,12 +256,11 @@ class StreamClient:
             self.scheduler.remove(monitor_id)
         self.assignment_version = delta.assignment_version
 
-    def _on_ack(self, ack: agent_pb2.BatchAck) -> None:
+    async def _on_ack(self, ack: agent_pb2.BatchAck) -> None:
         self._in_flight.pop(ack.batch_id, None)
         if ack.outcome == agent_pb2.BatchAck.OUTCOME_UNSPECIFIED:
             return
-        self.spool.acknowledge(ack.batch_id)
-        metrics.SPOOL_SIZE.set(self.spool.size)
+        await self.spool.acknowledge(ack.batch_id)
         if ack.outcome == agent_pb2.BatchAck.OUTCOME_REJECTED or ack.rejected_count:
             log.warning(
                 "gateway rejected results",
@@ -311,19 +312,23 @@ class StreamClient:
                 last_heartbeat = time.monotonic()
 
     async def _send_batches(self, call: grpc.aio.StreamStreamCall) -> None:  # type: ignore[type-arg]
+        formed = await self.spool.pending_batches()
         now = time.monotonic()
         due = [
             batch_id
-            for batch_id in self.spool.pending_batches()
+            for batch_id in formed
             if now - self._in_flight.get(batch_id, -ACK_TIMEOUT_S) >= ACK_TIMEOUT_S
         ]
         while self.spool.unbatched_count() and len(self._in_flight) + len(due) < 64:
-            batch_id = self.spool.form_batch(self._max_batch)
+            batch_id = await self.spool.form_batch(self._max_batch)
             if batch_id is None:
                 break
             due.append(batch_id)
         for batch_id in due:
-            batch = self.spool.load_batch(batch_id)
+            batch = await self.spool.load_batch(batch_id)
+            if not batch.results:
+                # Acknowledged meanwhile, or its results were evicted.
+                continue
             await call.write(agent_pb2.AgentMessage(batch=batch))
             self._in_flight[batch_id] = time.monotonic()
             metrics.BATCHES_SENT.inc()

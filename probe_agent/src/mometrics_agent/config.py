@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mometrics_agent.runtime import has_uvloop
 
 
 class ConfigError(Exception):
@@ -31,8 +34,14 @@ class AgentSettings(BaseSettings):
     agent_spool_path: Path = Path("mometrics-agent-spool.sqlite3")
     # Results kept at most; past it the oldest are evicted and counted.
     agent_spool_max_results: int = Field(default=1_000_000, ge=1000)
-    # Checks running at once.
+    # Checks running at once, over all worker processes.
     agent_concurrency: int = Field(default=256, ge=1, le=10_000)
+    # Processes that run checks. 1 runs them in the agent process itself. A
+    # higher number starts that many worker processes, which share out the
+    # monitors, and the agent process keeps the stream, spool and /metrics.
+    agent_workers: int = Field(default=1, ge=1, le=64)
+    # Event loop implementation: uvloop, asyncio, or auto (uvloop when installed).
+    agent_event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     # Local address of /healthz and /metrics; port 0 disables them.
     agent_metrics_host: str = "127.0.0.1"
     agent_metrics_port: int = Field(default=9464, ge=0, le=65_535)
@@ -48,6 +57,13 @@ class AgentSettings(BaseSettings):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65_536:
             raise ValueError("must be host:port, such as 127.0.0.1:50051")
+        return value
+
+    @field_validator("agent_event_loop")
+    @classmethod
+    def _check_event_loop(cls, value: str) -> str:
+        if value == "uvloop" and not has_uvloop():
+            raise ValueError("is uvloop but uvloop is not installed: install it or use auto")
         return value
 
     @field_validator("agent_region")

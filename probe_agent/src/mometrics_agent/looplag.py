@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from mometrics_agent import metrics
 
 TICK_S = 0.01
 
 
-class LoopLagMonitor:
-    """Wakes every 10 ms and records how late each wake-up was."""
+def _observe_metric(lag_ms: float) -> None:
+    metrics.LOOP_LAG.observe(lag_ms / 1000)
 
-    def __init__(self) -> None:
+
+class LoopLagMonitor:
+    """Wakes every 10 ms and records how late each wake-up was.
+
+    Each lag goes to ``observe``, in milliseconds. By default that is the
+    loop lag histogram of /metrics.
+    """
+
+    def __init__(self, observe: Callable[[float], None] = _observe_metric) -> None:
+        self._observe = observe
         self._window_max_ms = 0.0
         self._task: asyncio.Task[None] | None = None
 
@@ -26,7 +36,7 @@ class LoopLagMonitor:
             await asyncio.sleep(TICK_S)
             lag_ms = max(0.0, (time.monotonic() - expected) * 1000)
             self._window_max_ms = max(self._window_max_ms, lag_ms)
-            metrics.LOOP_LAG.observe(lag_ms / 1000)
+            self._observe(lag_ms)
 
     def reset_window(self) -> None:
         # NOTE: the window is shared by concurrent checks, so each check sees

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from mometrics.probe.v1 import agent_pb2
+
 if TYPE_CHECKING:
     from mometrics_agent.checks.base import CheckOutcome
 
@@ -30,8 +32,13 @@ RESULTS_DROPPED = Counter(
 RECONNECTS = Counter("mometrics_agent_reconnects_total", "Stream reconnect attempts")
 LOOP_LAG = Histogram(
     "mometrics_agent_loop_lag_seconds",
-    "Event-loop wake-up lag",
+    "Event-loop wake-up lag, of the worker processes too",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+WORKER_RESTARTS = Counter(
+    "mometrics_agent_worker_restarts_total", "Worker processes started again after they exited"
 )
 
 
@@ -39,3 +46,11 @@ def record_outcome(kind: str, outcome: CheckOutcome) -> None:
     CHECKS.labels(kind=kind, outcome="up" if outcome.is_up else "down").inc()
     if outcome.error_class is not None:
         FAILURES.labels(error_class=str(outcome.error_class)).inc()
+
+
+def record_result(kind: str, result: agent_pb2.CheckResult) -> None:
+    """Count a result that a worker process reported."""
+    is_up = result.status == agent_pb2.CHECK_STATUS_UP
+    CHECKS.labels(kind=kind, outcome="up" if is_up else "down").inc()
+    if result.error_class:
+        FAILURES.labels(error_class=result.error_class).inc()

@@ -7,15 +7,31 @@ once; after a restart the same batch is sent again with the same id.
 
 The spool has a size cap. Past it the oldest results are evicted and
 counted; the count is reported in heartbeats and metrics.
+
+``Spool`` is the SQLite store and blocks. ``AsyncSpool`` is what the agent's
+event loop uses: every SQLite call runs on one dedicated thread, in the order
+made, and new results are written in batches, one transaction per batch, so
+commits and WAL checkpoints never stall the checks.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import logging
 import sqlite3
+import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from mometrics.probe.v1 import agent_pb2
+from mometrics_agent import metrics
+
+log = logging.getLogger("mometrics.agent.spool")
+
+T = TypeVar("T")
 
 
 class Spool:
@@ -123,3 +139,111 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class AsyncSpool:
+    """The spool for an event loop: SQLite work runs on one thread of its own.
+
+    ``add`` only queues a result. The thread stores everything queued in one
+    transaction and then calls ``on_stored`` in the event loop. The other
+    methods are coroutines that wait for the thread. The counters (``size``,
+    ``evicted``, ``unbatched_count``) cover stored results, not queued ones.
+
+    NOTE: a result waits in memory for as long as one write takes, a few
+    milliseconds. A kill -9 in that window loses it, as it loses the checks
+    still running. ``close`` stores everything queued.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        max_results: int,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
+        self._spool = Spool(path, max_results)
+        self._on_stored = on_stored
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="mometrics-spool"
+        )
+        self._lock = threading.Lock()
+        self._queued: list[agent_pb2.CheckResult] = []
+        self._is_flush_due = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def size(self) -> int:
+        return self._spool.size
+
+    @property
+    def evicted(self) -> int:
+        return self._spool.evicted
+
+    def unbatched_count(self) -> int:
+        """Return the number of stored results not yet put into a batch."""
+        return self._spool.unbatched_count()
+
+    def add(self, result: agent_pb2.CheckResult) -> None:
+        """Queue a result for the spool thread. Call it from the event loop."""
+        self._loop = asyncio.get_running_loop()
+        with self._lock:
+            self._queued.append(result)
+            is_first = not self._is_flush_due
+            self._is_flush_due = True
+        if is_first:
+            self._executor.submit(self._flush)
+
+    def _flush(self) -> None:
+        """Store everything queued in one transaction, on the spool thread."""
+        with self._lock:
+            results, self._queued = self._queued, []
+            self._is_flush_due = False
+        if not results:
+            return
+        evicted_before = self._spool.evicted
+        try:
+            self._spool.add(results)
+        except sqlite3.Error as err:
+            # A full or broken disk: the results are lost, but checks go on.
+            metrics.RESULTS_DROPPED.inc(len(results))
+            log.error(
+                "results not spooled; they are lost",
+                extra={"results": len(results), "error": repr(err)},
+            )
+            return
+        evicted = self._spool.evicted - evicted_before
+        if evicted:
+            metrics.SPOOL_EVICTED.inc(evicted)
+            log.warning("spool full; oldest results evicted", extra={"evicted": evicted})
+        metrics.SPOOL_SIZE.set(self._spool.size)
+        if self._on_stored is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_stored)
+
+    async def _call(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    async def pending_batches(self) -> list[str]:
+        """Return ids of batches already formed and not yet acknowledged."""
+        return await self._call(self._spool.pending_batches)
+
+    async def form_batch(self, max_results: int) -> str | None:
+        """Put up to `max_results` unbatched results into a new batch."""
+        return await self._call(self._spool.form_batch, max_results)
+
+    async def load_batch(self, batch_id: str) -> agent_pb2.ResultBatch:
+        return await self._call(self._spool.load_batch, batch_id)
+
+    async def acknowledge(self, batch_id: str) -> int:
+        removed = await self._call(self._spool.acknowledge, batch_id)
+        metrics.SPOOL_SIZE.set(self._spool.size)
+        return removed
+
+    async def flush(self) -> None:
+        """Return once every result queued so far is stored."""
+        await self._call(self._flush)
+
+    async def close(self) -> None:
+        """Store what is queued, then close the database and the thread."""
+        await self.flush()
+        await self._call(self._spool.close)
+        self._executor.shutdown(wait=True)

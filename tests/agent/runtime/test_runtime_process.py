@@ -205,3 +205,88 @@ def metric(text: str, name: str) -> float:
     match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     assert match is not None, f"{name} not found in /metrics"
     return float(match.group(1))
+
+
+def child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in children.split()]
+
+
+def is_running(pid: int) -> bool:
+    """Return whether `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+async def test_workers_store_results_and_stop_on_sigterm(
+    gateway: InProcessGateway, target: Target, database_url: str, tmp_path: Path
+) -> None:
+    token, monitor_ids = await seed([(target.url(), 1, 2.0) for _ in range(4)])
+    await gateway.start()
+    agent = AgentProcess(
+        tmp_path,
+        agent_env(gateway, token, tmp_path / "spool.sqlite3", MOMETRICS_AGENT_WORKERS="2"),
+    )
+    agent.start()
+    assert agent.process is not None
+    try:
+
+        async def all_monitors_stored() -> bool:
+            rows = await stored_results(database_url)
+            return {row["monitor_id"] for row in rows} == set(monitor_ids)
+
+        await wait_until(all_monitors_stored, 30, "results of all four monitors")
+        workers = child_pids(agent.process.pid)
+        assert len(workers) == 2
+
+        # When the agent gets SIGTERM
+        agent.terminate()
+        code = await agent.wait(30)
+    finally:
+        agent.cleanup()
+
+    # Then it and both workers exit cleanly, and nothing is left in the spool
+    assert code == 0, agent.log()
+    assert not any(is_running(pid) for pid in workers)
+    log = agent.log()
+    assert log.count("worker started") == 2
+    assert log.count("worker stopped") == 2
+    assert "worker exited unexpectedly" not in log
+    assert "Traceback" not in log
+    spool = Spool(tmp_path / "spool.sqlite3", max_results=1000)
+    assert spool.size == 0
+    spool.close()
+
+
+async def test_workers_exit_when_agent_is_killed(
+    gateway: InProcessGateway, target: Target, tmp_path: Path
+) -> None:
+    token, _ = await seed([(target.url(), 1, 2.0)])
+    await gateway.start()
+    agent = AgentProcess(
+        tmp_path,
+        agent_env(gateway, token, tmp_path / "spool.sqlite3", MOMETRICS_AGENT_WORKERS="2"),
+    )
+    agent.start()
+    assert agent.process is not None
+    try:
+
+        async def workers_started() -> bool:
+            return agent.log().count("worker started") == 2
+
+        await wait_until(workers_started, 30, "two workers")
+        workers = child_pids(agent.process.pid)
+
+        # When the agent process dies without a chance to stop them
+        agent.kill()
+
+        # Then the workers notice the closed socket and exit
+        async def workers_gone() -> bool:
+            return not any(is_running(pid) for pid in workers)
+
+        await wait_until(workers_gone, 15, "the workers to exit")
+    finally:
+        agent.cleanup()

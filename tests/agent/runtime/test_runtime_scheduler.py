@@ -14,7 +14,7 @@ from collections import defaultdict
 from mometrics.probe.v1 import agent_pb2
 from mometrics_agent.looplag import LoopLagMonitor
 from mometrics_agent.scheduler import Scheduler, next_slot_us, phase_us
-from tests.agent.runtime.harness import Target
+from tests.agent.runtime.harness import Target, wait_until
 
 INTERVAL_US = 1_000_000
 
@@ -131,3 +131,61 @@ async def test_concurrency_bounded_and_start_time_real(target: Target) -> None:
     assert min(delays_us) >= 0
     assert max(delays_us) >= 1_000_000
     assert scheduler.overruns >= 1
+
+
+async def test_upsert_waits_for_running_check(target: Target) -> None:
+    monitor_id = str(uuid.uuid4())
+    results: list[agent_pb2.CheckResult] = []
+    lag = LoopLagMonitor()
+    lag.start()
+    scheduler = Scheduler(results.append, 8, allow_private=True, lag=lag)
+    # The target responds after 1.5 s and the interval is 1 s.
+    scheduler.upsert(assignment(monitor_id, target.url("/slow")))
+
+    async def in_flight() -> bool:
+        return target.active == 1
+
+    await wait_until(in_flight, 10, "the first run in flight")
+    first_slot_count = target.requests
+
+    # When the monitor changes while its check is running
+    scheduler.upsert(assignment(monitor_id, target.url("/slow"), timeout_s=2.5))
+
+    async def first_reported() -> bool:
+        return len(results) >= 1
+
+    await wait_until(first_reported, 10, "the first run's result")
+    await scheduler.stop(grace_s=5)
+    await lag.stop()
+
+    # Then the old run reported, and the new version never ran beside it
+    assert first_slot_count == 1
+    assert target.max_active == 1
+    assert scheduler.overruns >= 1
+    assert scheduler.monitor_ids == [monitor_id]
+    assert results[0].status == agent_pb2.CHECK_STATUS_UP
+
+
+async def test_remove_cancels_running_check(target: Target) -> None:
+    monitor_id = str(uuid.uuid4())
+    results: list[agent_pb2.CheckResult] = []
+    lag = LoopLagMonitor()
+    lag.start()
+    scheduler = Scheduler(results.append, 8, allow_private=True, lag=lag)
+    scheduler.upsert(assignment(monitor_id, target.url("/slow")))
+
+    async def in_flight() -> bool:
+        return target.active == 1
+
+    await wait_until(in_flight, 10, "a run in flight")
+
+    # When the monitor is removed while its check is running
+    scheduler.remove(monitor_id)
+    await asyncio.sleep(2.0)  # longer than the target takes to respond
+    await scheduler.stop(grace_s=1)
+    await lag.stop()
+
+    # Then that run reports nothing and no other run starts
+    assert results == []
+    assert scheduler.monitor_ids == []
+    assert target.requests == 1

@@ -1,11 +1,14 @@
-"""The on-disk spool: eviction at the cap, batches that survive a reopen."""
+"""The on-disk spool: eviction at the cap, batches that survive a reopen, and
+the event loop's wrapper that writes on a thread of its own."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from mometrics.probe.v1 import agent_pb2
-from mometrics_agent.spool import Spool
+from mometrics_agent import metrics
+from mometrics_agent.spool import AsyncSpool, Spool
 
 
 def result(scheduled_at_us: int) -> agent_pb2.CheckResult:
@@ -78,3 +81,56 @@ def test_spool_form_batch_empty_returns_none(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool.sqlite3", max_results=1000)
     assert spool.form_batch(10) is None
     spool.close()
+
+
+async def test_async_spool_stores_in_order_and_notifies(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    notified = asyncio.Event()
+    spool = AsyncSpool(path, max_results=1000, on_stored=notified.set)
+
+    for slot in range(1, 101):
+        spool.add(result(slot))
+    await spool.flush()
+
+    assert notified.is_set()
+    assert spool.size == 100
+    assert spool.unbatched_count() == 100
+    batch_id = await spool.form_batch(60)
+    assert batch_id is not None
+    assert await spool.pending_batches() == [batch_id]
+    assert slots(await spool.load_batch(batch_id)) == list(range(1, 61))
+    assert await spool.acknowledge(batch_id) == 60
+    assert spool.size == 40
+    await spool.close()
+
+
+async def test_async_spool_close_stores_queued_results(tmp_path: Path) -> None:
+    path = tmp_path / "spool.sqlite3"
+    spool = AsyncSpool(path, max_results=1000)
+
+    # When results are queued and the spool closes at once
+    for slot in range(1, 51):
+        spool.add(result(slot))
+    await spool.close()
+
+    # Then a new spool on the same file has every one of them, in order
+    reopened = Spool(path, max_results=1000)
+    assert reopened.size == 50
+    batch_id = reopened.form_batch(100)
+    assert batch_id is not None
+    assert slots(reopened.load_batch(batch_id)) == list(range(1, 51))
+    reopened.close()
+
+
+async def test_async_spool_counts_evictions(tmp_path: Path) -> None:
+    spool = AsyncSpool(tmp_path / "spool.sqlite3", max_results=1000)
+    evicted_before = metrics.SPOOL_EVICTED._value.get()
+
+    for slot in range(1, 1011):
+        spool.add(result(slot))
+    await spool.flush()
+
+    assert spool.size == 1000
+    assert spool.evicted == 10
+    assert metrics.SPOOL_EVICTED._value.get() - evicted_before == 10
+    await spool.close()

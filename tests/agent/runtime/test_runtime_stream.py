@@ -88,7 +88,7 @@ async def test_gateway_restart_replays_spool(
     assert client.sessions_opened >= 2
     assert client.hello_assignment_version == version_before
     assert client.assignment_version > version_before
-    assert sorted(agent.agent.scheduler._specs) == sorted(monitor_ids)
+    assert sorted(agent.agent.scheduler.monitor_ids) == sorted(monitor_ids)
     assert await agent.stop() == 0
 
     # And nothing was lost or stored twice
@@ -123,7 +123,7 @@ async def test_drain_makes_agent_reconnect(
 
     await wait_until(reconnected, 15, "the agent to reconnect after Drain")
     assert client.hello_assignment_version == first_version
-    assert sorted(agent.agent.scheduler._specs) == monitor_ids
+    assert sorted(agent.agent.scheduler.monitor_ids) == monitor_ids
 
     async def results_after_reconnect() -> bool:
         rows = await stored_results(database_url)
@@ -151,7 +151,7 @@ async def test_batches_split_at_gateway_limit(
 
         # When 23 results arrive at once
         for index in range(23):
-            agent.agent._on_result(made_up_result(monitor_id, now_us - (index + 1) * 1_000_000))
+            agent.agent.spool.add(made_up_result(monitor_id, now_us - (index + 1) * 1_000_000))
 
         async def all_stored() -> bool:
             return len(await stored_results(database_url)) >= 23
@@ -162,7 +162,7 @@ async def test_batches_split_at_gateway_limit(
 
         # And a single result goes out on the periodic flush, without
         # waiting for a full batch.
-        agent.agent._on_result(made_up_result(monitor_id, now_us - 60_000_000))
+        agent.agent.spool.add(made_up_result(monitor_id, now_us - 60_000_000))
 
         async def single_stored() -> bool:
             return len(await stored_results(database_url)) >= 24

@@ -20,20 +20,22 @@ import asyncio
 import importlib
 import logging
 import math
+import sys
 from collections.abc import Awaitable, Callable
 
 from mometrics_agent.checks._common import PHASE_LABELS, CheckFailure, Recorder
 from mometrics_agent.checks.base import CheckOutcome, CheckSpec, ErrorClass
 
-__all__ = ["KINDS", "run_check"]
+__all__ = ["KINDS", "close_shared_clients", "preload", "run_check"]
 
 log = logging.getLogger(__name__)
 
 CheckFn = Callable[[CheckSpec, Recorder], Awaitable[CheckOutcome]]
 
 
-# Module of each kind, imported on first use so that an agent that never
-# runs gRPC checks does not pay for importing grpc.
+# Module of each kind, imported when a monitor of the kind is first
+# assigned (``preload``) or run, so that an agent that never runs gRPC
+# checks does not pay for importing grpc.
 _MODULES = {
     "http": "http",
     "tcp": "tcp",
@@ -48,6 +50,28 @@ def _load(kind: str) -> CheckFn:
     module = importlib.import_module(f"mometrics_agent.checks.{_MODULES[kind]}")
     check: CheckFn = module.run
     return check
+
+
+def preload(kind: str) -> None:
+    """Import the module of a check kind now, if the kind exists.
+
+    Importing on the first check would stall the event loop for as long
+    as the import takes (hundreds of milliseconds for grpc), while other
+    checks are due.
+    """
+    if kind in _MODULES:
+        _load(kind)
+
+
+async def close_shared_clients() -> None:
+    """Close what the checks keep open between runs in the running event loop.
+
+    That is the HTTP checks' shared session. Call it before the loop ends.
+    Checks that run afterwards open a new one.
+    """
+    http = sys.modules.get("mometrics_agent.checks.http")
+    if http is not None:
+        await http.close_shared_client()
 
 
 def _format_seconds(seconds: float) -> str:
@@ -74,6 +98,9 @@ async def run_check(spec: CheckSpec) -> CheckOutcome:
         # the target did not answer in time.
         where = PHASE_LABELS.get(rec.phase or "", rec.activity)
         phase = f" (phase {rec.phase})" if rec.phase else ""
+        # A timed-out check took the whole timeout, even when the response
+        # was in before the time ran out.
+        rec.end = None
         return rec.fail(
             ErrorClass.TIMEOUT, f"timed out after {_format_seconds(timeout_s)} while {where}{phase}"
         )

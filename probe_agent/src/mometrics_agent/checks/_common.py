@@ -65,15 +65,22 @@ class Recorder:
         self.activity = "starting"
         self.status_code = 0
         self.cert_expires_at: float | None = None
+        # Where the total latency ends, once the last response byte is in.
+        # None means it runs until the outcome is made.
+        self.end: float | None = None
+        self._starts_with_phase = False
 
-    def start(self) -> None:
+    def start(self, at_first_phase: bool = False) -> None:
         """Start the clock: called once setup is done and the network comes next.
 
         Parsing options and building a TLS context (tens of milliseconds the
         first time the system store loads) are the agent's cost, not the
-        target's latency. The deadline stays where it was.
+        target's latency. The deadline stays where it was. With
+        ``at_first_phase``, the clock starts again when the first phase
+        opens, for a library that does its own preparation in between.
         """
         self.t0 = self._since = time.monotonic()
+        self._starts_with_phase = at_first_phase
 
     def _now(self) -> float:
         # Nothing done after the deadline (cleanup of a cancelled check)
@@ -84,9 +91,17 @@ class Recorder:
     def phase(self) -> str | None:
         return self._phase
 
-    def switch(self, phase: str | None) -> None:
-        """Close the open phase (if any) and open ``phase`` (if not None)."""
-        now = self._now()
+    def switch(self, phase: str | None, at: float | None = None) -> None:
+        """Close the open phase (if any) and open ``phase`` (if not None).
+
+        ``at`` is a ``time.monotonic()`` reading from when the event
+        happened, such as in a protocol callback, for a boundary recorded
+        later. It defaults to now.
+        """
+        now = self._now() if at is None else min(at, self.deadline)
+        if self._starts_with_phase and phase is not None:
+            self._starts_with_phase = False
+            self.t0 = now
         if self._phase is not None:
             attr = f"{self._phase}_ms"
             setattr(self.phases, attr, getattr(self.phases, attr) + (now - self._since) * 1000.0)
@@ -100,8 +115,18 @@ class Recorder:
         self.switch(None)
         self.activity = activity
 
+    def finish_at(self, at: float) -> None:
+        """Close the open phase and end the total latency at ``at``.
+
+        Work done afterwards (body assertions) is the agent's, not the
+        target's, so it counts in no timing.
+        """
+        self.switch(None, at)
+        self.end = min(at, self.deadline)
+
     def elapsed_ms(self) -> float:
-        return (self._now() - self.t0) * 1000.0
+        end = self._now() if self.end is None else self.end
+        return (end - self.t0) * 1000.0
 
     def remaining_s(self) -> float:
         return max(0.0, self.deadline - time.monotonic())

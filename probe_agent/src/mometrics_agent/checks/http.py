@@ -60,14 +60,25 @@ Bodies are decompressed (gzip, deflate, br) and decoded to text with the
 charset from Content-Type, a byte-order mark or an HTML ``<meta charset>``,
 falling back to UTF-8, before any matching.
 
-Timings: every check has its own connector, so nothing is pooled across
-checks (connections are reused within a check's redirect chain, as curl -L
-does). DNS is timed with aiohttp's trace hooks; TCP connect and the TLS
-handshake are timed separately by a connector that opens the socket itself
-before handing it to the TLS layer; first byte runs from the connection being
-ready (request sent included, like curl's starttransfer - pretransfer) to the
-first response byte; transfer from there to the end of the body read. Phases
-are summed over redirect hops; status and certificate are the final hop's.
+Connections: the checks of one event loop share an aiohttp session, but
+every request opens a new connection and closes it after the response, so
+each check measures what a new visitor gets. Redirect hops get new connections
+too, even to the same origin, where a browser would reuse one. Cookies are
+kept per check, along its redirect chain only.
+
+Timings: DNS is the resolver call, for host names only. TCP connect and the
+TLS handshake are timed separately by a connector that opens the socket
+itself before handing it to the TLS layer. First byte runs from the
+connection being ready (request sent included, like curl's starttransfer -
+pretransfer) to the first response byte, and transfer from there to the
+arrival of the last body byte. The ends of connect, TLS, first byte and
+transfer are taken in the event loop's callbacks (socket writable, protocol
+``connection_made`` and ``data_received``), when the event happens rather
+than when the check's task next runs. A connect to several addresses
+(Happy Eyeballs) is the exception. The total latency runs from the start of
+the first phase to the last byte, so neither aiohttp's preparation of the
+request nor the assertions on the body are part of it. Phases are summed
+over redirect hops; status and certificate are the final hop's.
 
 Error classes: dns, connect (including targets refused by the private-address
 policy), tls, timeout, http_status (unexpected final status), assertion (body
@@ -81,16 +92,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import codecs
+import collections
+import contextvars
 import dataclasses
+import errno
 import json
+import os
 import re
 import socket
 import ssl
+import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import aiohappyeyeballs
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -120,8 +138,6 @@ from mometrics_agent.checks.base import CheckOutcome, CheckSpec, ErrorClass
 USER_AGENT = f"Mometrics-Agent/{__version__} (+uptime monitor)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_MAX_BODY = 1024 * 1024
-# Redirect bodies read before the connection is given up instead of reused.
-_DRAIN_LIMIT = 64 * 1024
 # Header lines as long as curl accepts; aiohttp's 8 KiB default fails real
 # sites with large cookies.
 _MAX_HEADER_LINE = 100 * 1024
@@ -365,53 +381,79 @@ class HttpOptions:
         )
 
 
-# --- timing: trace hooks and a connector that splits connect from TLS --------
+# --- timing: a shared connector that splits connect from TLS -----------------
 
 
-class _HopState:
-    """Per-request facts the trace hooks report back to the redirect loop."""
+@dataclasses.dataclass(slots=True)
+class _CheckState:
+    """Facts about the running check that the shared resolver and connector use."""
 
-    def __init__(self) -> None:
-        self.reused = False
-
-
-def _trace_config(rec: Recorder, hop: _HopState) -> aiohttp.TraceConfig:
-    config = aiohttp.TraceConfig()
-
-    async def dns_start(_session: Any, _ctx: Any, _params: Any) -> None:
-        rec.switch("dns")
-
-    async def dns_end(_session: Any, _ctx: Any, _params: Any) -> None:
-        rec.switch(None)
-
-    async def connection_ready(_session: Any, _ctx: Any, _params: Any) -> None:
-        rec.switch("first_byte")
-
-    async def connection_reused(_session: Any, _ctx: Any, _params: Any) -> None:
-        hop.reused = True
-        rec.switch("first_byte")
-
-    async def request_end(_session: Any, _ctx: Any, _params: Any) -> None:
-        # Normally the connector's protocol hook saw the first byte already.
-        if rec.phase == "first_byte":
-            rec.switch("transfer")
-
-    config.on_dns_resolvehost_start.append(dns_start)
-    config.on_dns_resolvehost_end.append(dns_end)
-    config.on_connection_create_end.append(connection_ready)
-    config.on_connection_reuseconn.append(connection_reused)
-    config.on_request_end.append(request_end)
-    return config
+    rec: Recorder
+    block_private: bool
+    prefer: str
+    # (host, port) -> DER certificate of the last TLS connection there.
+    peer_certs: dict[tuple[str, int], bytes] = dataclasses.field(default_factory=dict)
+    # time.monotonic() readings, taken in protocol callbacks: when the
+    # connection became ready for the request (after the TLS handshake, if
+    # any), and when the most recent response bytes arrived.
+    ready_at: float = 0.0
+    received_at: float = 0.0
 
 
-def _watch_first_byte(protocol: asyncio.Protocol, rec: Recorder) -> None:
-    original = protocol.data_received
+# Set by ``run`` for the duration of one check. aiohttp calls the resolver
+# and the connector inside the task that made the request, so they see the
+# state of their own check even though the session is shared.
+_CURRENT_CHECK: contextvars.ContextVar[_CheckState] = contextvars.ContextVar("mometrics_http_check")
+
+
+class _CheckResolver(AbstractResolver):
+    """Resolver of the shared session: the running check's policy, and the DNS phase.
+
+    aiohttp calls it for host names only, never for IP literals.
+    """
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[ResolveResult]:
+        state = _CURRENT_CHECK.get()
+        state.rec.switch("dns")
+        try:
+            resolver = netpolicy.PolicyResolver(
+                block_private=state.block_private, prefer=state.prefer
+            )
+            return await resolver.resolve(host, port, family)
+        finally:
+            state.rec.switch(None)
+
+    async def close(self) -> None:
+        return None
+
+
+def _watch_events(protocol: asyncio.Protocol, state: _CheckState) -> None:
+    """Note when the connection is ready and when response bytes arrive, as it happens.
+
+    Taking the time in the protocol's callbacks, not where the check's task
+    resumes later, keeps the event loop's queueing and the parsing of the
+    response out of the phases.
+    """
+    original_made = protocol.connection_made
+    original_received = protocol.data_received
+    rec = state.rec
+
+    def connection_made(transport: asyncio.BaseTransport) -> None:
+        state.ready_at = time.monotonic()
+        original_made(transport)
 
     def data_received(data: bytes) -> None:
-        if data and rec.phase == "first_byte":
-            rec.switch("transfer")
-        original(data)
+        # aiohttp feeds an empty read at the end of the stream.
+        if data:
+            now = time.monotonic()
+            if rec.phase == "first_byte":
+                rec.switch("transfer", at=now)
+            state.received_at = now
+        original_received(data)
 
+    protocol.connection_made = connection_made  # type: ignore[method-assign]
     protocol.data_received = data_received  # type: ignore[method-assign]
 
 
@@ -422,24 +464,15 @@ class TimedConnector(aiohttp.TCPConnector):
     connector opens the socket itself (Happy Eyeballs, as aiohttp does),
     then lets asyncio wrap it in TLS. It also vets the exact addresses
     against the private-address policy, remembers each TLS peer's
-    certificate, and marks the first response byte.
+    certificate, and marks the first response byte. Everything specific to
+    a check comes from ``_CURRENT_CHECK``, so one connector serves every
+    check of an event loop.
 
     It overrides ``TCPConnector._wrap_create_connection``, whose keyword
     signature has been stable from aiohttp 3.8 through 3.14; the tests
     assert that connect and TLS timings are non-zero, which would catch a
     change.
     """
-
-    def __init__(
-        self, *, recorder: Recorder, block_private: bool, prefer: str, **kwargs: Any
-    ) -> None:
-        delay = _HAPPY_EYEBALLS_DELAY if prefer == "any" else None
-        super().__init__(happy_eyeballs_delay=delay, **kwargs)
-        self._mm_rec = recorder
-        self._mm_block_private = block_private
-        self._mm_delay = delay
-        # (host, port) -> DER certificate of the last TLS connection there.
-        self.peer_certs: dict[tuple[str, int], bytes] = {}
 
     async def _wrap_create_connection(  # type: ignore[override]
         self,
@@ -450,34 +483,41 @@ class TimedConnector(aiohttp.TCPConnector):
         client_error: type[Exception] = aiohttp.ClientConnectorError,
         **kwargs: Any,
     ) -> tuple[asyncio.Transport, Any]:
-        rec = self._mm_rec
+        state = _CURRENT_CHECK.get()
+        rec = state.rec
         host = req.url.raw_host or ""
         for info in addr_infos:
-            netpolicy.check_address(host, info[4][0], block_private=self._mm_block_private)
+            netpolicy.check_address(host, info[4][0], block_private=state.block_private)
 
         factory = args[0]
 
         def timed_factory() -> Any:
             protocol = factory()
-            _watch_first_byte(protocol, rec)
+            _watch_events(protocol, state)
             return protocol
 
         loop = asyncio.get_running_loop()
         sslcontext = kwargs.get("ssl")
+        delay = _HAPPY_EYEBALLS_DELAY if state.prefer == "any" else None
         # Happy Eyeballs below tries every address; emptying aiohttp's list
         # (the same object) stops it from trying the rest again on failure.
         candidates = list(addr_infos)
         addr_infos.clear()
         try:
-            rec.switch("connect")
-            sock = await aiohappyeyeballs.start_connection(
-                addr_infos=candidates,
-                happy_eyeballs_delay=self._mm_delay,
-                interleave=1 if self._mm_delay else None,
-                loop=loop,
-            )
-            if sslcontext:
-                rec.switch("tls")
+            if len(candidates) == 1:
+                sock, connected_at = await _connect_one(loop, candidates[0], rec)
+            else:
+                rec.switch("connect")
+                sock = await aiohappyeyeballs.start_connection(
+                    addr_infos=candidates,
+                    happy_eyeballs_delay=delay,
+                    interleave=1 if delay else None,
+                    loop=loop,
+                )
+                connected_at = time.monotonic()
+            # Without TLS the request is written next: time to first byte
+            # includes sending it, like curl's starttransfer - pretransfer.
+            rec.switch("tls" if sslcontext else "first_byte", at=connected_at)
             try:
                 transport, protocol = await loop.create_connection(
                     timed_factory, *args[1:], **kwargs, sock=sock
@@ -485,7 +525,8 @@ class TimedConnector(aiohttp.TCPConnector):
             except BaseException:
                 sock.close()
                 raise
-            rec.switch(None)
+            if sslcontext:
+                rec.switch("first_byte", at=state.ready_at or None)
         except ssl.CertificateError as exc:
             raise aiohttp.ClientConnectorCertificateError(req.connection_key, exc) from exc
         except ssl.SSLError as exc:
@@ -497,47 +538,141 @@ class TimedConnector(aiohttp.TCPConnector):
         if sslcontext:
             der = peer_cert_der(transport.get_extra_info("ssl_object"))
             if der and req.url.port is not None:
-                self.peer_certs[(host, req.url.port)] = der
+                state.peer_certs[(host, req.url.port)] = der
         return transport, protocol
+
+
+async def _connect_one(
+    loop: asyncio.AbstractEventLoop, addr_info: Any, rec: Recorder
+) -> tuple[socket.socket, float]:
+    """Open a TCP connection to one address and return the socket and when it connected.
+
+    The time is taken in the writability callback, when the handshake has
+    completed, rather than when the check's task next runs.
+    """
+    family, sock_type, proto, _, address = addr_info
+    sock = socket.socket(family=family, type=sock_type, proto=proto)
+    try:
+        sock.setblocking(False)
+        rec.switch("connect")
+        error = sock.connect_ex(address)
+        connected_at = time.monotonic()
+        if error == errno.EINPROGRESS:
+            connected: asyncio.Future[float] = loop.create_future()
+
+            def on_writable() -> None:
+                if not connected.done():
+                    connected.set_result(time.monotonic())
+
+            loop.add_writer(sock.fileno(), on_writable)
+            try:
+                connected_at = await connected
+            finally:
+                loop.remove_writer(sock.fileno())
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            raise OSError(error, f"Connect call failed {address}: {os.strerror(error)}")
+    except BaseException:
+        sock.close()
+        raise
+    return sock, connected_at
+
+
+class _SharedClient:
+    """The aiohttp session and connector that every HTTP check of one event loop uses.
+
+    ``force_close`` gives every request its own new connection, so nothing
+    is pooled across checks or between the hops of one redirect chain. The
+    session keeps no cookies. Each check has its own jar (see ``_exchange``).
+    """
+
+    def __init__(self) -> None:
+        self.connector = TimedConnector(
+            resolver=_CheckResolver(),
+            use_dns_cache=False,
+            force_close=True,
+            # The scheduler bounds how many checks run at once.
+            limit=0,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=self.connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # The check's own deadline bounds everything, slow bodies included.
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=None, sock_read=None
+            ),
+            headers={"User-Agent": USER_AGENT},
+            auto_decompress=True,
+            trust_env=False,
+            max_line_size=_MAX_HEADER_LINE,
+            max_field_size=_MAX_HEADER_LINE,
+        )
+        # A check is one attempt: no silent retry of a dropped request.
+        if hasattr(self.session, "_retry_connection"):
+            self.session._retry_connection = False
+
+
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_client() -> _SharedClient:
+    loop = asyncio.get_running_loop()
+    client = _CLIENTS.get(loop)
+    if client is None or client.session.closed:
+        client = _CLIENTS[loop] = _SharedClient()
+    return client
+
+
+async def close_shared_client() -> None:
+    """Close the running event loop's shared session, if it has one.
+
+    Call it before the loop ends. A later check opens a new session.
+    """
+    client = _CLIENTS.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.session.close()
 
 
 # --- the check -------------------------------------------------------------
 
 
-async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
+# Parsed options of recently run monitors, keyed by the id of the options
+# dict and kept with it, so the id cannot be reused while the entry lives.
+# A monitor's spec, and so its dict, is replaced rather than changed when
+# the monitor changes. The bound keeps the memory small on agents with many
+# monitors, where each runs rarely anyway.
+_PARSED_OPTIONS: collections.OrderedDict[int, tuple[Mapping[str, Any], HttpOptions]] = (
+    collections.OrderedDict()
+)
+_PARSED_OPTIONS_MAX = 1024
+
+
+def _options(spec: CheckSpec) -> HttpOptions:
+    key = id(spec.options)
+    cached = _PARSED_OPTIONS.get(key)
+    if cached is not None and cached[0] is spec.options:
+        _PARSED_OPTIONS.move_to_end(key)
+        return cached[1]
     opts = HttpOptions.parse(spec.options)
+    _PARSED_OPTIONS[key] = (spec.options, opts)
+    if len(_PARSED_OPTIONS) > _PARSED_OPTIONS_MAX:
+        _PARSED_OPTIONS.popitem(last=False)
+    return opts
+
+
+async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
+    opts = _options(spec)
     url = _target_url(spec.target)
     sslcontext = client_context(opts.verify_tls, opts.ca_pem)
-    hop = _HopState()
-    connector = TimedConnector(
-        recorder=rec,
-        block_private=spec.is_private_blocked,
-        prefer=opts.ip_family,
-        resolver=netpolicy.PolicyResolver(
-            block_private=spec.is_private_blocked, prefer=opts.ip_family
-        ),
-        use_dns_cache=False,
-        ssl=sslcontext,
-        limit=10,
-    )
-    session = aiohttp.ClientSession(
-        connector=connector,
-        trace_configs=[_trace_config(rec, hop)],
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
-        # The check's own deadline bounds everything, slow bodies included.
-        timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None),
-        headers={"User-Agent": USER_AGENT},
-        auto_decompress=True,
-        trust_env=False,
-        max_line_size=_MAX_HEADER_LINE,
-        max_field_size=_MAX_HEADER_LINE,
-    )
-    # A check is one attempt: no silent retry of a dropped request.
-    if hasattr(session, "_retry_connection"):
-        session._retry_connection = False
+    state = _CheckState(rec, spec.is_private_blocked, opts.ip_family)
+    session = _shared_client().session
+    token = _CURRENT_CHECK.set(state)
     try:
-        rec.start()
-        return await _exchange(spec, opts, url, session, connector, sslcontext, hop, rec)
+        # aiohttp prepares the request before it resolves or connects.
+        rec.start(at_first_phase=True)
+        return await _exchange(spec, opts, url, session, state, sslcontext)
     except CheckFailure as failure:
         return rec.fail(failure.error_class, failure.message)
     except netpolicy.BlockedAddressError as exc:
@@ -546,7 +681,7 @@ async def run(spec: CheckSpec, rec: Recorder) -> CheckOutcome:
         error_class, message = _describe_client_error(exc, rec)
         return rec.fail(error_class, message)
     finally:
-        await session.close()
+        _CURRENT_CHECK.reset(token)
 
 
 def _target_url(target: str) -> URL:
@@ -564,11 +699,10 @@ async def _exchange(
     opts: HttpOptions,
     url: URL,
     session: aiohttp.ClientSession,
-    connector: TimedConnector,
+    state: _CheckState,
     sslcontext: ssl.SSLContext,
-    hop: _HopState,
-    rec: Recorder,
 ) -> CheckOutcome:
+    rec = state.rec
     method, body, headers = opts.method, opts.body, opts.headers.copy()
     if url.user is not None:
         # Credentials in the URL become a header, so they follow the
@@ -578,45 +712,43 @@ async def _exchange(
         url = url.with_user(None)
     first_origin = url.origin()
     first_host = url.raw_host
+    # Cookies set along a redirect chain, created at the first Set-Cookie.
+    jar: aiohttp.CookieJar | None = None
     chain = [url]
-    seen = {_hop_key(session, method, url)}
+    seen = {_hop_key(jar, method, url)}
     redirects = 0
 
     while True:
-        ip = netpolicy.parse_ip(url.raw_host or "")
-        if ip is not None:
-            netpolicy.check_address(
-                url.raw_host or "", str(ip), block_private=spec.is_private_blocked
-            )
+        if spec.is_private_blocked:
+            ip = netpolicy.parse_ip(url.raw_host or "")
+            if ip is not None:
+                netpolicy.check_address(url.raw_host or "", str(ip), block_private=True)
         rec.activity = "sending the request"
         server_name = opts.server_name if url.raw_host == first_host else None
-        for attempt in (1, 2):
-            hop.reused = False
-            try:
-                resp = await session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=headers,
-                    allow_redirects=False,
-                    ssl=sslcontext,
-                    server_hostname=server_name if url.scheme == "https" else None,
-                )
-                break
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                # A kept-alive connection (from an earlier hop) that the server
-                # closed meanwhile: like curl, try once more on a new one. A
-                # fresh connection that fails is the target's fault.
-                if not hop.reused or attempt == 2:
-                    raise
+        resp = await session.request(
+            method,
+            url,
+            data=body,
+            headers=headers,
+            cookies=_cookies_for(jar, url),
+            allow_redirects=False,
+            ssl=sslcontext,
+            server_hostname=server_name if url.scheme == "https" else None,
+        )
         try:
             rec.status_code = resp.status
+            if "Set-Cookie" in resp.headers:
+                jar = jar or aiohttp.CookieJar(unsafe=True)
+                jar.update_cookies(resp.cookies, resp.url)
             location = resp.headers.get("Location")
             if not (opts.follow_redirects and resp.status in REDIRECT_STATUSES and location):
-                return await _finish(opts, url, resp, connector, rec)
+                return await _finish(opts, url, resp, state)
 
             next_url = _redirect_target(url, location)
-            await _drain(resp, rec)
+            # Every hop has its own connection, so the redirect's body is
+            # not read: closing is cheaper than draining.
+            resp.close()
+            rec.switch(None)
         finally:
             resp.release()
 
@@ -631,11 +763,23 @@ async def _exchange(
             resp.status, method, body, headers, next_url, first_origin
         )
         chain.append(next_url)
-        key = _hop_key(session, method, next_url)
+        key = _hop_key(jar, method, next_url)
         if key in seen:
             raise CheckFailure(ErrorClass.PROTOCOL, "redirect loop: " + _describe_chain(chain))
         seen.add(key)
         url = next_url
+
+
+def _cookies_for(jar: aiohttp.CookieJar | None, url: URL) -> dict[str, str] | None:
+    """Return the check's cookies for ``url`` as plain name-value pairs.
+
+    The session merges them into the request as cookies without a domain,
+    which also works for IP-literal hosts. ``filter_cookies`` has already
+    applied domain, path, expiry and the Secure flag.
+    """
+    if jar is None:
+        return None
+    return {name: morsel.value for name, morsel in jar.filter_cookies(url).items()} or None
 
 
 def _basic(username: str, password: str) -> str:
@@ -643,9 +787,9 @@ def _basic(username: str, password: str) -> str:
     return f"Basic {token}"
 
 
-def _hop_key(session: aiohttp.ClientSession, method: str, url: URL) -> tuple[str, str, str]:
-    cookies = session.cookie_jar.filter_cookies(url)
-    state = "; ".join(sorted(f"{name}={morsel.value}" for name, morsel in cookies.items()))
+def _hop_key(jar: aiohttp.CookieJar | None, method: str, url: URL) -> tuple[str, str, str]:
+    cookies = _cookies_for(jar, url) or {}
+    state = "; ".join(sorted(f"{name}={value}" for name, value in cookies.items()))
     return method, str(url), state
 
 
@@ -698,22 +842,6 @@ def _describe_chain(chain: list[URL]) -> str:
     return " -> ".join(shown)
 
 
-async def _drain(resp: aiohttp.ClientResponse, rec: Recorder) -> None:
-    """Read a redirect's body so the connection can be reused, within reason."""
-    read = 0
-    try:
-        while read <= _DRAIN_LIMIT:
-            chunk = await resp.content.readany()
-            if not chunk:
-                break
-            read += len(chunk)
-    except aiohttp.ClientPayloadError:
-        resp.close()
-    if read > _DRAIN_LIMIT:
-        resp.close()
-    rec.switch(None)
-
-
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
     """The decoded body up to ``cap`` bytes, and whether there was more."""
     buf = bytearray()
@@ -740,18 +868,17 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, b
 
 
 async def _finish(
-    opts: HttpOptions,
-    url: URL,
-    resp: aiohttp.ClientResponse,
-    connector: TimedConnector,
-    rec: Recorder,
+    opts: HttpOptions, url: URL, resp: aiohttp.ClientResponse, state: _CheckState
 ) -> CheckOutcome:
+    rec = state.rec
     data, truncated = await _read_capped(resp, opts.max_body_bytes)
-    rec.switch(None)
+    # The latency ends when the last bytes arrived, not when this task got
+    # round to noticing.
+    rec.finish_at(state.received_at or time.monotonic())
 
     warning = None
     if url.scheme == "https" and url.port is not None:
-        info = cert_info(connector.peer_certs.get((url.raw_host or "", url.port)))
+        info = cert_info(state.peer_certs.get((url.raw_host or "", url.port)))
         if info is not None:
             rec.cert_expires_at = info.not_after
             warning = describe_expiry(info, url.host or "", opts.cert_expiry_warning_days)

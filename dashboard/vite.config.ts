@@ -29,5 +29,8 @@ export default defineConfig({
     globals: true,
     setupFiles: ["./src/test/setup.ts"],
     css: false,
+    // Component tests with user-event take 1-5 s each on a busy 2-core machine, so the default
+    // 5 s limit fails them at random. This limit still stops a hung test.
+    testTimeout: 30_000,
   },
 });

@@ -3,7 +3,8 @@
 //
 // Variables: MOMETRICS_BENCH_BASE_URL (the api's origin), MOMETRICS_BENCH_TOKENS (JSON of the
 // dashboard's stored tokens), MOMETRICS_BENCH_MONITOR_ID (the monitor with 30 days of results),
-// MOMETRICS_BENCH_MONITOR_COUNT (monitors the overview must count), MOMETRICS_BENCH_RUNS.
+// MOMETRICS_BENCH_MONITOR_COUNT (monitors the overview must count), MOMETRICS_BENCH_RUNS,
+// MOMETRICS_BENCH_PAGES (comma-separated page names to measure, all by default).
 //
 // Every run starts a new browser with an empty cache. "ready" is when the page shows its data
 // (every overview row, or the chart's canvas). "interactive" is the end of the last long task
@@ -100,6 +101,15 @@ async function measureOnce(target) {
         scripts: resources
           .filter((entry) => new URL(entry.name).pathname.endsWith(".js"))
           .map((entry) => new URL(entry.name).pathname),
+        // When each script was requested and arrived, to see which loads wait for others.
+        script_timing: resources
+          .filter((entry) => new URL(entry.name).pathname.endsWith(".js"))
+          .map((entry) => ({
+            path: new URL(entry.name).pathname,
+            start_ms: Math.round(entry.startTime),
+            request_start_ms: Math.round(entry.requestStart),
+            response_end_ms: Math.round(entry.responseEnd),
+          })),
       };
     });
     return {
@@ -117,8 +127,11 @@ async function measureOnce(target) {
   }
 }
 
+const selected = (process.env.MOMETRICS_BENCH_PAGES ?? PAGES.map((page) => page.name).join(","))
+  .split(",")
+  .filter(Boolean);
 const results = {};
-for (const target of PAGES) {
+for (const target of PAGES.filter((page) => selected.includes(page.name))) {
   results[target.name] = [];
   for (let run = 0; run < RUNS; run += 1) results[target.name].push(await measureOnce(target));
 }

@@ -11,10 +11,12 @@ Seeded data:
   results per region (180,000 rows) and an "up" state per region;
 - one monitor with 30 days of one-minute results in three regions
   (129,600 rows, about 1 in 500 down).
-No agent or gateway runs: the three regions are marked live in Redis by
-this script, and the monitor targets (*.example.test) are never contacted.
+No agent or gateway runs: one agent row per region is inserted and marked
+live in Redis by this script, and the monitor targets (*.example.test) are
+never contacted.
 
-Usage: .venv/bin/python bench/dashboard/run.py [--runs N]
+Usage: .venv/bin/python bench/dashboard/run.py [--runs N] [--pages NAMES] [--skip-charts]
+       [--dist FOLDER]
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from mometrics_control.agents import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-DIST = ROOT / "dashboard" / "dist"
+DEFAULT_DIST = ROOT / "dashboard" / "dist"
 BIN = Path(sys.executable).parent
 ADMIN_URL = os.environ.get(
     "MOMETRICS_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -49,6 +51,8 @@ ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("MOMETRICS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 REGIONS = ["ap-south", "eu-west", "us-east"]
 MONITOR_COUNT = 1000
+# Pages that measure.mjs can load, by the names its report uses.
+PAGE_NAMES = ("overview", "monitor_30d")
 EMAIL = "bench@example.org"
 PASSWORD = "bench-password"
 
@@ -103,7 +107,16 @@ WHERE m.organization_id = $2
 """
 
 
-async def seed(url: str, organization_id: uuid.UUID) -> uuid.UUID:
+SEED_AGENTS = """
+INSERT INTO agents (id, name, region, token_hash)
+SELECT gen_random_uuid(), format('bench-%s', r), r, repeat('0', 64)
+FROM unnest($1::text[]) AS r
+RETURNING id, region
+"""
+
+
+async def seed(url: str, organization_id: uuid.UUID) -> tuple[uuid.UUID, dict[str, str]]:
+    """Insert the data; return the 30-day monitor's id and the agent id of each region."""
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
@@ -123,16 +136,17 @@ async def seed(url: str, organization_id: uuid.UUID) -> uuid.UUID:
         await connection.execute(SEED_RECENT_RESULTS, REGIONS, organization_id)
         await connection.execute(SEED_MONTH_RESULTS, month_id, REGIONS)
         await connection.execute(SEED_STATES, REGIONS, organization_id)
+        agents = await connection.fetch(SEED_AGENTS, REGIONS)
         await connection.execute("ANALYZE")
-        return month_id
+        return month_id, {row["region"]: str(row["id"]) for row in agents}
     finally:
         await connection.close()
 
 
-async def keep_regions_live(redis: Redis) -> None:
+async def keep_regions_live(redis: Redis, agent_ids: dict[str, str]) -> None:
     while True:
-        for region in REGIONS:
-            await registry.mark_live(redis, region, f"bench-{region}")
+        for region, agent_id in agent_ids.items():
+            await registry.mark_live(redis, region, agent_id)
         await asyncio.sleep(5)
 
 
@@ -153,10 +167,10 @@ async def time_request(client: httpx.AsyncClient, path: str, runs: int) -> dict[
     }
 
 
-def bundle_sizes() -> dict[str, object]:
+def bundle_sizes(dist: Path) -> dict[str, object]:
     """Return the gzipped size of all JS, of the JS that index.html loads, and of each chunk."""
-    assets = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in (DIST / "assets").glob("*.js")}
-    index = (DIST / "index.html").read_text()
+    assets = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in (dist / "assets").glob("*.js")}
+    index = (dist / "index.html").read_text()
     initial = set(re.findall(r'/assets/([^"]+\.js)', index))
     return {
         "all_js_gzip_kb": round(sum(assets.values()) / 1024, 1),
@@ -165,8 +179,8 @@ def bundle_sizes() -> dict[str, object]:
     }
 
 
-def loaded_js_kb(scripts: list[str]) -> float:
-    sizes = [len(gzip.compress((DIST / path.lstrip("/")).read_bytes(), 9)) for path in scripts]
+def loaded_js_kb(dist: Path, scripts: list[str]) -> float:
+    sizes = [len(gzip.compress((dist / path.lstrip("/")).read_bytes(), 9)) for path in scripts]
     return round(sum(sizes) / 1024, 1)
 
 
@@ -185,7 +199,7 @@ async def run_node(script: Path, env: dict[str, str]) -> Any:
     return json.loads(stdout)
 
 
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(dist: Path, runs: list[dict[str, Any]]) -> dict[str, Any]:
     for run in runs:
         # Browser time after the last API response: rendering the data, not waiting for it.
         data_end = max(entry["response_end_ms"] for entry in run["api"])
@@ -202,7 +216,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "style_ms",
     ]
     summary: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in keys}
-    summary["js_loaded_gzip_kb"] = loaded_js_kb(runs[0]["scripts"])
+    summary["js_loaded_gzip_kb"] = loaded_js_kb(dist, runs[0]["scripts"])
     summary["api_server_wait_ms"] = {
         entry["path"]: statistics.median(
             e["server_wait_ms"] for r in runs for e in r["api"] if e["path"] == entry["path"]
@@ -213,9 +227,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-async def main(runs: int) -> None:
-    if not (DIST / "index.html").is_file():
-        raise SystemExit("dashboard/dist is missing; build it with `make dashboard` first")
+async def main(runs: int, selected_pages: list[str], skip_charts: bool, dist: Path) -> None:
+    if not (dist / "index.html").is_file():
+        raise SystemExit(f"{dist}/index.html is missing; build it with `make dashboard` first")
     name = f"mometrics_bench_dashboard_{os.getpid()}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -229,11 +243,11 @@ async def main(runs: int) -> None:
         "MOMETRICS_DATABASE_URL": url,
         "MOMETRICS_REDIS_URL": REDIS_URL,
         "MOMETRICS_API_PORT": str(port),
-        "MOMETRICS_DASHBOARD_DIR": str(DIST),
+        "MOMETRICS_DASHBOARD_DIR": str(dist),
         "MOMETRICS_LOG_LEVEL": "WARNING",
     }
     api: asyncio.subprocess.Process | None = None
-    heartbeat = asyncio.create_task(keep_regions_live(redis))
+    heartbeat: asyncio.Task[None] | None = None
     try:
         migrate = await asyncio.create_subprocess_exec(
             str(BIN / "mometrics-control"), "migrate", env=env
@@ -261,14 +275,17 @@ async def main(runs: int) -> None:
             await connection.close()
 
             began = time.perf_counter()
-            month_id = await seed(url, organization_id)
+            month_id, agent_ids = await seed(url, organization_id)
             seed_s = round(time.perf_counter() - began, 1)
+            heartbeat = asyncio.create_task(keep_regions_live(redis, agent_ids))
 
-            server = [
-                await time_request(client, "/overview", runs),
-                await time_request(client, f"/monitors/{month_id}/uptime?window=30d", runs),
-                await time_request(client, f"/monitors/{month_id}/latency?window=30d", runs),
-            ]
+            server = []
+            if "overview" in selected_pages:
+                server.append(await time_request(client, "/overview", runs))
+            if "monitor_30d" in selected_pages:
+                for path in ("uptime", "latency"):
+                    url_path = f"/monitors/{month_id}/{path}?window=30d"
+                    server.append(await time_request(client, url_path, runs))
             tokens = json.dumps(
                 {"accessToken": pair["access_token"], "refreshToken": pair["refresh_token"]}
             )
@@ -279,19 +296,21 @@ async def main(runs: int) -> None:
             "MOMETRICS_BENCH_MONITOR_ID": str(month_id),
             "MOMETRICS_BENCH_MONITOR_COUNT": str(MONITOR_COUNT + 1),
             "MOMETRICS_BENCH_RUNS": str(runs),
+            "MOMETRICS_BENCH_PAGES": ",".join(selected_pages),
         }
         pages = await run_node(HERE / "measure.mjs", browser_env)
-        charts = await run_node(HERE / "charts.mjs", dict(os.environ))
+        charts = None if skip_charts else await run_node(HERE / "charts.mjs", dict(os.environ))
         report = {
             "seed_s": seed_s,
             "server_python_client": server,
-            "pages": {page: summarise(r) for page, r in pages.items()},
-            "bundle": bundle_sizes(),
+            "pages": {page: summarise(dist, r) for page, r in pages.items()},
+            "bundle": bundle_sizes(dist),
             "charts": charts,
         }
         print(json.dumps(report, indent=2))
     finally:
-        heartbeat.cancel()
+        if heartbeat is not None:
+            heartbeat.cancel()
         if api is not None:
             api.terminate()
             await asyncio.wait_for(api.wait(), 15)
@@ -304,4 +323,23 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="page loads and API calls per figure")
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument(
+        "--pages",
+        default=",".join(PAGE_NAMES),
+        help=f"comma-separated pages to load in the browser, from {', '.join(PAGE_NAMES)}",
+    )
+    parser.add_argument(
+        "--skip-charts", action="store_true", help="leave out the uPlot and ECharts comparison"
+    )
+    parser.add_argument(
+        "--dist",
+        type=Path,
+        default=DEFAULT_DIST,
+        help="built dashboard to serve, e.g. an older build to compare with (default: %(default)s)",
+    )
+    arguments = parser.parse_args()
+    selected = [name.strip() for name in arguments.pages.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(PAGE_NAMES))
+    if unknown:
+        parser.error(f"unknown page {', '.join(unknown)}; choose from {', '.join(PAGE_NAMES)}")
+    asyncio.run(main(arguments.runs, selected, arguments.skip_charts, arguments.dist.resolve()))

@@ -27,6 +27,8 @@ const PHONE_VIEWPORT = { width: 390, height: 844 };
 const DESKTOP_VIEWPORT = { width: 1280, height: 800 };
 // Agents check every 10 s and a region turns down after a few failures, so allow several rounds.
 const STATE_TIMEOUT_MS = 75_000;
+// Latency and uptime count a result once its minute is over, plus one agent interval.
+const LATENCY_TIMEOUT_MS = 80_000;
 
 function requireEnv(name) {
   const value = process.env[name];
@@ -78,6 +80,54 @@ async function assertNoHorizontalOverflow(page, where) {
     widths.scroll <= widths.client,
     `${where} is ${widths.scroll} px wide on a ${widths.client} px viewport`,
   );
+}
+
+/** Sends a request to the REST API with the page's access token and returns status and body. */
+async function apiRequest(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const tokens = JSON.parse(window.localStorage.getItem("mometrics.tokens"));
+      const headers = { Authorization: `Bearer ${tokens.accessToken}` };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      const response = await fetch(`/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    { method, path, body },
+  );
+}
+
+/** Clicks "Test now" and waits for a result from every region. */
+async function runTestNow(page) {
+  await page.getByRole("button", { name: "Test now" }).click();
+  const table = page.getByRole("table", { name: "Test results per region" });
+  // A run waits at most the monitor's timeout plus 5 s for the agents.
+  await table.waitFor({ timeout: 30_000 });
+  for (const region of REGIONS) {
+    await table.getByRole("row", { name: new RegExp(`^${region} Up`) }).waitFor();
+  }
+  const missing = await page.getByRole("list", { name: "Regions without a result" }).count();
+  assert.equal(missing, 0, "a region returned no test result");
+  await table.scrollIntoViewIfNeeded();
+}
+
+/**
+ * Waits until the latency API has points for the monitor, then reloads the page. Windows end at
+ * the start of the current minute, so a new monitor's first results show after up to a minute.
+ */
+async function waitForLatencyData(page, monitorId) {
+  const deadline = Date.now() + LATENCY_TIMEOUT_MS;
+  for (;;) {
+    const latency = await apiRequest(page, "GET", `/monitors/${monitorId}/latency?window=24h`);
+    if (latency.status === 200 && latency.body.points.length > 0) break;
+    assert.ok(Date.now() < deadline, "the latency API returned no points in time");
+    await page.waitForTimeout(2_000);
+  }
+  await page.reload();
 }
 
 async function readTokens(page) {
@@ -144,6 +194,11 @@ async function createMonitor(page) {
   await page.getByRole("textbox", { name: /^Expected status codes/ }).fill("200");
   await screenshot(page, "monitor-form-light");
 
+  step("test the unsaved monitor in every region");
+  await runTestNow(page);
+  await page.getByText(/Tested the settings in the form/).waitFor();
+  await screenshot(page, "monitor-form-test-light");
+
   await page.getByRole("button", { name: "Create monitor" }).click();
   await page.waitForURL(/\/monitors\/[0-9a-f-]{36}$/);
   await page.getByRole("heading", { name: MONITOR_NAME, level: 1 }).waitFor();
@@ -166,23 +221,70 @@ async function seeRegionsUp(page, monitorId) {
   for (const region of REGIONS) {
     await regionTable.getByRole("row", { name: new RegExp(`^${region} Up`) }).waitFor();
   }
+  await waitForLatencyData(page, monitorId);
   const chart = page.getByRole("img", { name: /^Latency chart for / });
   await chart.locator("canvas").first().waitFor();
   const chartLabel = await chart.getAttribute("aria-label");
   for (const region of REGIONS) assert.ok(chartLabel.includes(region), `chart lacks ${region}`);
+  await page.getByRole("heading", { name: "Latency (p50 and p95), 24h" }).waitFor();
+  await checkLegendAndZoom(page, chart);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, "monitor-light");
 }
 
+async function checkLegendAndZoom(page, chart) {
+  step("hide and show a line through the legend, zoom in and out");
+  for (const region of REGIONS) {
+    for (const percentile of ["p50", "p95"]) {
+      const button = page.getByRole("button", { name: new RegExp(`^${region} ${percentile}: `) });
+      assert.equal(await button.getAttribute("aria-pressed"), "true", `${region} ${percentile}`);
+    }
+  }
+  const p95 = page.getByRole("button", { name: new RegExp(`^${REGIONS[0]} p95: `) });
+  await p95.click();
+  assert.equal(await p95.getAttribute("aria-pressed"), "false", "the p95 line did not hide");
+  await p95.click();
+  assert.equal(await p95.getAttribute("aria-pressed"), "true", "the p95 line did not return");
+
+  const box = await chart.boundingBox();
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width * 0.3, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, y, { steps: 5 });
+  await page.mouse.up();
+  const reset = page.getByRole("button", { name: "Reset zoom" });
+  await reset.waitFor();
+  await reset.click();
+  await reset.waitFor({ state: "detached" });
+}
+
 async function editMonitor(page, monitorId) {
-  step("edit the monitor");
+  step("set options the form does not show through the API");
+  const before = await apiRequest(page, "GET", `/monitors/${monitorId}`);
+  const hiddenOptions = { headers: { "X-E2E": "kept" }, max_redirects: 3 };
+  const patched = await apiRequest(page, "PATCH", `/monitors/${monitorId}`, {
+    options: { ...before.body.options, ...hiddenOptions },
+  });
+  assert.equal(patched.status, 200, `PATCH options answered ${patched.status}`);
+
+  step("edit the monitor and test the saved monitor");
   await page.getByRole("link", { name: "Edit" }).click();
   await page.waitForURL(`${BASE_URL}/monitors/${monitorId}/edit`);
   const name = page.getByRole("textbox", { name: /^Name/ });
   assert.equal(await name.inputValue(), MONITOR_NAME, "edit form did not load the monitor");
+  await runTestNow(page);
+  await page.getByText(/Tested the saved monitor/).waitFor();
   await name.fill(EDITED_NAME);
+  await page.getByRole("textbox", { name: /^Keyword/ }).fill("good");
   await page.getByRole("button", { name: "Save changes" }).click();
   await page.waitForURL(`${BASE_URL}/monitors/${monitorId}`);
   await page.getByRole("heading", { name: EDITED_NAME, level: 1 }).waitFor();
+
+  const after = await apiRequest(page, "GET", `/monitors/${monitorId}`);
+  assert.deepEqual(after.body.options.headers, hiddenOptions.headers, "the edit dropped headers");
+  assert.equal(after.body.options.max_redirects, 3, "the edit dropped max_redirects");
+  assert.equal(after.body.options.keyword, "good", "the edit did not save the keyword");
+  assert.deepEqual(after.body.options.expected_status, [200], "the edit changed expected_status");
 }
 
 async function visitAgentsAndChannels(page, mode) {
@@ -202,12 +304,23 @@ async function checkDeepLinkReload(page, monitorId) {
   step("reload a deep link");
   await page.goto(`${BASE_URL}/monitors/${monitorId}/edit`);
   await page.getByRole("heading", { name: "Edit monitor" }).waitFor();
+  const resultRequests = [];
+  const recordResults = (request) => {
+    if (request.url().includes(`/monitors/${monitorId}/results`)) resultRequests.push(request);
+  };
+  page.on("request", recordResults);
   await page.goto(`${BASE_URL}/monitors/${monitorId}?window=30d`);
-  await page.getByRole("heading", { name: "Latency (p50), 30d" }).waitFor();
+  await page.getByRole("heading", { name: "Latency (p50 and p95), 30d" }).waitFor();
+  await page.waitForLoadState("networkidle");
+  assert.equal(resultRequests.length, 0, "raw results loaded before the user scrolled to them");
+  await page.getByRole("heading", { name: "Recent checks" }).scrollIntoViewIfNeeded();
+  await page.getByRole("table", { name: "Recent check results" }).waitFor();
+  page.off("request", recordResults);
+  await page.evaluate(() => window.scrollTo(0, 0));
   const pressed = page.getByRole("button", { name: "30d", pressed: true });
   assert.equal(await pressed.count(), 1, "the 30d window is not selected");
   await page.getByRole("button", { name: "24h" }).click();
-  await page.getByRole("heading", { name: "Latency (p50), 24h" }).waitFor();
+  await page.getByRole("heading", { name: "Latency (p50 and p95), 24h" }).waitFor();
   assert.equal(new URL(page.url()).search, "", "the 24h window left a query string");
 }
 

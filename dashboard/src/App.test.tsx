@@ -23,6 +23,7 @@ function channelsFor(validToken: string) {
               config: { url: "https://hooks.example.com" },
             },
           ],
+          next_cursor: null,
         })
       : jsonResponse(401, { title: "Token expired", status: 401 });
 }
@@ -84,5 +85,6 @@ describe("App", () => {
     expect(await screen.findByText("Ops hook")).toBeInTheDocument();
     expect(tokens.get()?.refreshToken).toBe("refresh-new");
     expect(requests.filter((request) => request.path === "/api/v1/auth/refresh")).toHaveLength(1);
+    expect(requests.map((request) => request.path)).toContain("/api/v1/channels?limit=200");
   });
 });

@@ -11,6 +11,7 @@ export const STATUS_COLORS: Record<Status, Record<PaletteMode, string>> = {
   no_data: { light: "#6e7781", dark: "#8b949e" },
   paused: { light: "#57606a", dark: "#6e7681" },
   no_coverage: { light: "#8c959f", dark: "#484f58" },
+  unknown: { light: "#6639ba", dark: "#a371f7" },
 };
 
 export function statusColor(status: Status, mode: PaletteMode): string {

@@ -30,7 +30,7 @@ DASHBOARD = ROOT / "dashboard"
 SCRIPT = DASHBOARD / "e2e" / "dashboard.e2e.mjs"
 CHROMIUM = Path(os.environ.get("MOMETRICS_CHROMIUM", "/usr/bin/chromium"))
 REGIONS = ["ap-south", "eu-west", "us-east"]
-SCRIPT_TIMEOUT_S = 240
+SCRIPT_TIMEOUT_S = 360
 
 
 class StoppableTarget:

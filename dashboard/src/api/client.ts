@@ -1,4 +1,4 @@
-import { ApiError, networkProblem, parseProblem } from "./problem";
+import { ApiError, networkProblem, parseProblem, parseRetryAfter } from "./problem";
 import { toStoredTokens, type TokenStore } from "./tokens";
 import type { TokenPair } from "./types";
 
@@ -84,8 +84,8 @@ export class ApiClient {
     return this.request<T>("GET", path, { query, signal });
   }
 
-  post<T>(path: string, body?: unknown): Promise<T> {
-    return this.request<T>("POST", path, { body });
+  post<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return this.request<T>("POST", path, { body, signal });
   }
 
   patch<T>(path: string, body: unknown): Promise<T> {
@@ -229,7 +229,8 @@ export class ApiClient {
     } catch {
       // A body that is not JSON still gets a message from the status code.
     }
-    return new ApiError(parseProblem(response.status, body));
+    const retryAfter = parseRetryAfter(response.headers.get("Retry-After"));
+    return new ApiError(parseProblem(response.status, body), retryAfter);
   }
 }
 

@@ -17,12 +17,15 @@ export interface ProblemDetails {
 export class ApiError extends Error {
   readonly status: number;
   readonly problem: ProblemDetails;
+  /** Seconds to wait before retrying, from a Retry-After header (429, 503); null without one. */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(problem: ProblemDetails) {
+  constructor(problem: ProblemDetails, retryAfterSeconds: number | null = null) {
     super(problemMessage(problem));
     this.name = "ApiError";
     this.status = problem.status;
     this.problem = problem;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   /** Field messages keyed by form field name, for showing each one at its input. */
@@ -79,6 +82,20 @@ export function parseProblem(status: number, body: unknown): ProblemDetails {
     detail: typeof body.detail === "string" ? body.detail : undefined,
     errors: parseFieldErrors(body.errors),
   };
+}
+
+/**
+ * Parses a Retry-After header, which holds either whole seconds or an HTTP date, into seconds
+ * from `now`. Returns null when the header is missing or unreadable.
+ */
+export function parseRetryAfter(header: string | null, now: number = Date.now()): number | null {
+  if (header === null) return null;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - now) / 1000));
 }
 
 /** Problem details for a request that never got a response (offline, DNS, refused). */

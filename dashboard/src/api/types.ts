@@ -5,9 +5,11 @@ export type MonitorKind = "http" | "tcp" | "dns" | "tls" | "grpc";
 export type MonitorStatus = "up" | "down" | "degraded" | "no_data" | "paused";
 export type RegionStatus = "up" | "down" | "no_data" | "no_coverage";
 export type CheckStatus = "up" | "down";
+/** Outcome of a "test now" run in one region, "unknown" when the agent could not judge it. */
+export type CheckRunStatus = CheckStatus | "unknown";
 
 /** Every status the UI can colour: the union of monitor, region and check states. */
-export type Status = MonitorStatus | RegionStatus;
+export type Status = MonitorStatus | RegionStatus | CheckRunStatus;
 
 export interface TokenPair {
   access_token: string;
@@ -28,11 +30,18 @@ export interface CurrentUser {
   organizations: Organization[];
 }
 
-export interface HttpMonitorOptions {
+/**
+ * The monitor options the form edits. The API stores more (method, headers, assertions and
+ * others); an edit must send those back unchanged.
+ */
+export interface MonitorOptions {
+  /** Codes and ranges such as [200, "300-399"]. Empty or missing means any 2xx. */
   expected_status?: Array<number | string>;
   keyword?: string;
   follow_redirects?: boolean;
   verify_tls?: boolean;
+  /** gRPC only: connect with TLS. The agent reads verify_tls only when this is true. */
+  tls?: boolean;
 }
 
 export interface Monitor {
@@ -46,8 +55,13 @@ export interface Monitor {
   regions: string[];
   paused: boolean;
   tags: string[];
-  options: HttpMonitorOptions & Record<string, unknown>;
+  options: MonitorOptions & Record<string, unknown>;
   channel_ids: string[];
+  /** Regions that must be down for the monitor to be down, where 0 means a majority. */
+  quorum?: number;
+  alerting?: Record<string, unknown>;
+  parent_id?: string | null;
+  version?: number;
   created_at: string;
   updated_at: string;
 }
@@ -62,11 +76,12 @@ export interface MonitorCreate {
   regions: string[];
   paused?: boolean;
   tags?: string[];
-  options?: HttpMonitorOptions;
+  options?: MonitorOptions & Record<string, unknown>;
   channel_ids?: string[];
 }
 
-export type MonitorUpdate = Partial<MonitorCreate>;
+/** PATCH body: only the fields present change, and `options` replaces the stored options. */
+export type MonitorUpdate = Partial<Omit<MonitorCreate, "kind">>;
 
 export interface Page<T> {
   items: T[];
@@ -137,6 +152,7 @@ export interface LatencyPoint {
 }
 
 export interface LatencySeries {
+  bucket_seconds?: number;
   points: LatencyPoint[];
 }
 
@@ -158,6 +174,32 @@ export interface CheckResult {
   error_class: string | null;
   error_message: string | null;
   phases: Phases | null;
+}
+
+/** One region's outcome of POST /monitors/{id}/test or POST /monitors/test. */
+export interface CheckRunResult {
+  region: string;
+  agent_id: string;
+  status: CheckRunStatus;
+  latency_ms: number;
+  status_code: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  phases: Phases;
+  started_at: string;
+}
+
+export type CheckRunMissingReason = "no_coverage" | "timed_out";
+
+/** A region that returned no outcome of a test run. */
+export interface CheckRunMissing {
+  region: string;
+  reason: CheckRunMissingReason;
+}
+
+export interface CheckRun {
+  results: CheckRunResult[];
+  missing: CheckRunMissing[];
 }
 
 export interface Region {

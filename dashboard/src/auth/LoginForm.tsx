@@ -1,5 +1,5 @@
 import { Alert, Button, Link, Stack, TextField } from "@mui/material";
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { Link as RouterLink } from "react-router-dom";
 import { errorMessage, splitFieldErrors } from "../api/problem";
 
@@ -8,9 +8,11 @@ const FIELDS = ["email", "password"] as const;
 interface LoginFormProps {
   onSubmit(email: string, password: string): Promise<void>;
   notice?: string;
+  /** Replaces the link to the sign-up page. */
+  footer?: ReactNode;
 }
 
-export function LoginForm({ onSubmit, notice }: LoginFormProps) {
+export function LoginForm({ onSubmit, notice, footer }: LoginFormProps) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
@@ -61,9 +63,11 @@ export function LoginForm({ onSubmit, notice }: LoginFormProps) {
       <Button type="submit" variant="contained" size="large" disabled={isSubmitting}>
         {isSubmitting ? "Signing in…" : "Sign in"}
       </Button>
-      <Link component={RouterLink} to="/signup" variant="body2">
-        No account yet? Sign up
-      </Link>
+      {footer ?? (
+        <Link component={RouterLink} to="/signup" variant="body2">
+          No account yet? Sign up
+        </Link>
+      )}
     </Stack>
   );
 }

@@ -1,5 +1,5 @@
 import { Alert, Button, Link, Stack, TextField } from "@mui/material";
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { Link as RouterLink } from "react-router-dom";
 import { errorMessage, splitFieldErrors } from "../api/problem";
 
@@ -11,7 +11,15 @@ export interface SignupValues {
   organization_name?: string;
 }
 
-export function SignupForm({ onSubmit }: { onSubmit(values: SignupValues): Promise<void> }) {
+interface SignupFormProps {
+  onSubmit(values: SignupValues): Promise<void>;
+  /** Leaves out the organisation name, for sign-ups that join an invited organisation. */
+  hideOrganizationName?: boolean;
+  /** Replaces the link to the sign-in page. */
+  footer?: ReactNode;
+}
+
+export function SignupForm({ onSubmit, hideOrganizationName = false, footer }: SignupFormProps) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [organizationName, setOrganizationName] = useState("");
@@ -65,20 +73,24 @@ export function SignupForm({ onSubmit }: { onSubmit(values: SignupValues): Promi
         error={Boolean(fieldErrors.password)}
         helperText={fieldErrors.password}
       />
-      <TextField
-        label="Organisation name (optional)"
-        autoComplete="organization"
-        value={organizationName}
-        onChange={(event) => setOrganizationName(event.target.value)}
-        error={Boolean(fieldErrors.organization_name)}
-        helperText={fieldErrors.organization_name}
-      />
+      {!hideOrganizationName && (
+        <TextField
+          label="Organisation name (optional)"
+          autoComplete="organization"
+          value={organizationName}
+          onChange={(event) => setOrganizationName(event.target.value)}
+          error={Boolean(fieldErrors.organization_name)}
+          helperText={fieldErrors.organization_name}
+        />
+      )}
       <Button type="submit" variant="contained" size="large" disabled={isSubmitting}>
         {isSubmitting ? "Creating account…" : "Create account"}
       </Button>
-      <Link component={RouterLink} to="/login" variant="body2">
-        Already have an account? Sign in
-      </Link>
+      {footer ?? (
+        <Link component={RouterLink} to="/login" variant="body2">
+          Already have an account? Sign in
+        </Link>
+      )}
     </Stack>
   );
 }

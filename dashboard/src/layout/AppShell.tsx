@@ -28,6 +28,7 @@ const NAV_ITEMS = [
   { to: "/", label: "Overview" },
   { to: "/regions", label: "Regions & agents" },
   { to: "/channels", label: "Channels" },
+  { to: "/members", label: "Members" },
 ];
 
 function isActive(pathname: string, to: string): boolean {

@@ -7,6 +7,7 @@ export const STATUS_LABELS: Record<Status, string> = {
   no_data: "No data",
   paused: "Paused",
   no_coverage: "No coverage",
+  unknown: "Unknown",
 };
 
 /** Sort rank of monitor states, worst first, so problems rise to the top of the overview. */

@@ -12,13 +12,16 @@ interface RenderOptions {
   fetch: typeof fetch;
   tokens?: StoredTokens | null;
   route?: string;
+  /** A client with cache entries set up by the test, or by default a new empty one. */
+  queryClient?: QueryClient;
 }
 
 /** Renders UI with the app's providers around it, talking to a fake fetch. */
 export function renderWithProviders(ui: ReactElement, options: RenderOptions) {
   const tokens = new MemoryTokenStore(options.tokens ?? null);
   const client = new ApiClient({ fetch: options.fetch, tokens });
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const queryClient =
+    options.queryClient ?? new QueryClient({ defaultOptions: { queries: { retry: false } } });
 
   const result = render(
     <ColorModeProvider>

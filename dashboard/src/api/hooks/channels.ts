@@ -3,11 +3,15 @@ import { useApi } from "../ApiContext";
 import type { Channel, ChannelCreate, ItemList } from "../types";
 import { queryKeys } from "./keys";
 
+// The API's maximum page size; the channel page and the monitor form read one page.
+const CHANNELS_LIMIT = 200;
+
 export function useChannels() {
   const api = useApi();
   return useQuery({
     queryKey: queryKeys.channels,
-    queryFn: ({ signal }) => api.get<ItemList<Channel>>("/channels", undefined, signal),
+    queryFn: ({ signal }) =>
+      api.get<ItemList<Channel>>("/channels", { limit: CHANNELS_LIMIT }, signal),
   });
 }
 

@@ -14,4 +14,7 @@ export const queryKeys = {
   regions: ["regions"] as const,
   agents: ["agents"] as const,
   channels: ["channels"] as const,
+  members: (organizationId: string) => ["organizations", organizationId, "members"] as const,
+  invitations: (organizationId: string) =>
+    ["organizations", organizationId, "invitations"] as const,
 };

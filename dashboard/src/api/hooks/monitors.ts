@@ -1,7 +1,17 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  queryOptions,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+  type QueryClient,
+} from "@tanstack/react-query";
+import { useCallback } from "react";
+import type { ApiClient } from "../client";
 import { useApi } from "../ApiContext";
 import type {
   CheckResult,
+  CheckRun,
   Incident,
   ItemList,
   LatencySeries,
@@ -17,20 +27,59 @@ import { queryKeys } from "./keys";
 const DETAIL_POLL_MS = 30_000;
 const RESULTS_PAGE_SIZE = 50;
 
-export function useMonitor(id: string, enabled = true) {
-  const api = useApi();
-  return useQuery({
+function monitorQuery(api: ApiClient, id: string) {
+  return queryOptions({
     queryKey: queryKeys.monitor(id),
     queryFn: ({ signal }) => api.get<Monitor>(`/monitors/${id}`, undefined, signal),
+  });
+}
+
+function uptimeQuery(api: ApiClient, id: string, window: UptimeWindow) {
+  return queryOptions({
+    queryKey: queryKeys.uptime(id, window),
+    queryFn: ({ signal }) => api.get<Uptime>(`/monitors/${id}/uptime`, { window }, signal),
+  });
+}
+
+function latencyQuery(api: ApiClient, id: string, window: UptimeWindow) {
+  return queryOptions({
+    queryKey: queryKeys.latency(id, window),
+    queryFn: ({ signal }) => api.get<LatencySeries>(`/monitors/${id}/latency`, { window }, signal),
+  });
+}
+
+/**
+ * Starts the requests of the monitor page's first screen (the monitor, its uptime and latency)
+ * without waiting for the page's code, which loads in parallel.
+ */
+export function prefetchMonitorPage(
+  queryClient: QueryClient,
+  api: ApiClient,
+  id: string,
+  window: UptimeWindow,
+): void {
+  void queryClient.prefetchQuery(monitorQuery(api, id));
+  void queryClient.prefetchQuery(uptimeQuery(api, id, window));
+  void queryClient.prefetchQuery(latencyQuery(api, id, window));
+}
+
+/**
+ * Fetches one monitor. With `isRefetchedOnMount` the cached copy is reloaded whenever the caller
+ * mounts, because a form that sends back stored fields must start from the current ones.
+ */
+export function useMonitor(id: string, enabled = true, isRefetchedOnMount = false) {
+  const api = useApi();
+  return useQuery({
+    ...monitorQuery(api, id),
     enabled,
+    refetchOnMount: isRefetchedOnMount ? "always" : true,
   });
 }
 
 export function useUptime(id: string, window: UptimeWindow) {
   const api = useApi();
   return useQuery({
-    queryKey: queryKeys.uptime(id, window),
-    queryFn: ({ signal }) => api.get<Uptime>(`/monitors/${id}/uptime`, { window }, signal),
+    ...uptimeQuery(api, id, window),
     refetchInterval: DETAIL_POLL_MS,
     placeholderData: (previous) => previous,
   });
@@ -39,17 +88,20 @@ export function useUptime(id: string, window: UptimeWindow) {
 export function useLatency(id: string, window: UptimeWindow) {
   const api = useApi();
   return useQuery({
-    queryKey: queryKeys.latency(id, window),
-    queryFn: ({ signal }) => api.get<LatencySeries>(`/monitors/${id}/latency`, { window }, signal),
+    ...latencyQuery(api, id, window),
     refetchInterval: DETAIL_POLL_MS,
     placeholderData: (previous) => previous,
   });
 }
 
-/** Raw check results, newest first, one page of 50 at a time. Empty filters mean "all". */
-export function useResults(id: string, region: string, status: string) {
+/**
+ * Raw check results, newest first, one page of 50 at a time. Empty filters mean "all". Nothing
+ * is requested while `enabled` is false.
+ */
+export function useResults(id: string, region: string, status: string, enabled = true) {
   const api = useApi();
   return useInfiniteQuery({
+    enabled,
     queryKey: queryKeys.results(id, region, status),
     queryFn: ({ pageParam, signal }) =>
       api.get<Page<CheckResult>>(
@@ -62,9 +114,10 @@ export function useResults(id: string, region: string, status: string) {
   });
 }
 
-export function useIncidents(monitorId: string) {
+export function useIncidents(monitorId: string, enabled = true) {
   const api = useApi();
   return useQuery({
+    enabled,
     queryKey: queryKeys.incidents(monitorId),
     queryFn: ({ signal }) =>
       api.get<ItemList<Incident>>("/incidents", { monitor_id: monitorId }, signal),
@@ -109,4 +162,22 @@ export function useDeleteMonitor() {
       void queryClient.invalidateQueries({ queryKey: queryKeys.overview });
     },
   });
+}
+
+/** A "test now" request: a saved monitor by id, or an unsaved monitor as a create body. */
+export type TestRequest = { monitorId: string } | { draft: MonitorCreate };
+
+/**
+ * Returns a function that runs a monitor once in each of its regions. The API responds when
+ * every region has reported or the monitor's timeout plus 5 s has passed.
+ */
+export function useRunTest() {
+  const api = useApi();
+  return useCallback(
+    (request: TestRequest, signal: AbortSignal) =>
+      "monitorId" in request
+        ? api.post<CheckRun>(`/monitors/${request.monitorId}/test`, undefined, signal)
+        : api.post<CheckRun>("/monitors/test", request.draft, signal),
+    [api],
+  );
 }

@@ -14,8 +14,9 @@ import { StatusChip } from "../../components/StatusChip";
 import { Time } from "../../components/Time";
 import { formatDuration } from "../../lib/format";
 
-export function IncidentList({ monitorId }: { monitorId: string }) {
-  const incidents = useIncidents(monitorId);
+/** Lists the incidents of one monitor. Nothing is requested while `isEnabled` is false. */
+export function IncidentList({ monitorId, isEnabled }: { monitorId: string; isEnabled: boolean }) {
+  const incidents = useIncidents(monitorId, isEnabled);
   if (incidents.isPending) return <LoadingState label="Loading incidents…" />;
   if (incidents.isError) {
     return <ErrorState error={incidents.error} onRetry={() => void incidents.refetch()} />;

@@ -19,24 +19,24 @@ import {
 } from "@mui/material";
 import { useState } from "react";
 import { useResults } from "../../api/hooks/monitors";
-import type { CheckResult, Phases } from "../../api/types";
+import type { CheckResult } from "../../api/types";
 import { ErrorState, LoadingState } from "../../components/QueryState";
 import { StatusChip } from "../../components/StatusChip";
 import { Time } from "../../components/Time";
 import { formatLatency } from "../../lib/format";
+import { PHASES } from "../../lib/phases";
 
-const PHASES: { key: keyof Phases; label: string }[] = [
-  { key: "dns_ms", label: "DNS" },
-  { key: "connect_ms", label: "Connect" },
-  { key: "tls_ms", label: "TLS" },
-  { key: "first_byte_ms", label: "First byte" },
-  { key: "transfer_ms", label: "Transfer" },
-];
+interface ResultsTableProps {
+  monitorId: string;
+  regions: string[];
+  /** Nothing is requested while false. */
+  isEnabled: boolean;
+}
 
-export function ResultsTable({ monitorId, regions }: { monitorId: string; regions: string[] }) {
+export function ResultsTable({ monitorId, regions, isEnabled }: ResultsTableProps) {
   const [region, setRegion] = useState("");
   const [status, setStatus] = useState("");
-  const results = useResults(monitorId, region, status);
+  const results = useResults(monitorId, region, status, isEnabled);
   const rows = results.data?.pages.flatMap((page) => page.items) ?? [];
 
   return (

@@ -1,7 +1,6 @@
 import { ToggleButton, ToggleButtonGroup } from "@mui/material";
 import type { UptimeWindow } from "../../api/types";
-
-export const WINDOWS: UptimeWindow[] = ["24h", "7d", "30d", "90d"];
+import { WINDOWS } from "./windows";
 
 export function WindowPicker({
   value,

@@ -3,7 +3,9 @@ import {
   Autocomplete,
   Box,
   Button,
+  FormControl,
   FormControlLabel,
+  FormHelperText,
   MenuItem,
   Paper,
   Stack,
@@ -12,11 +14,23 @@ import {
   Typography,
 } from "@mui/material";
 import { useState, type FormEvent } from "react";
+import type { TestRequest } from "../../api/hooks/monitors";
 import { ApiError, errorMessage } from "../../api/problem";
-import type { Channel, MonitorCreate, MonitorKind, MonitorUpdate, Region } from "../../api/types";
+import type {
+  Channel,
+  CheckRun,
+  Monitor,
+  MonitorCreate,
+  MonitorKind,
+  MonitorUpdate,
+  Region,
+} from "../../api/types";
+import { TestRunPanel } from "../testRun/TestRunPanel";
+import { useTestRun } from "../testRun/useTestRun";
 import {
   addressPlaceholder,
   mapApiFieldErrors,
+  toEditedDraft,
   toMonitorCreate,
   toMonitorUpdate,
   validateValues,
@@ -40,66 +54,124 @@ const ADDRESS_HELP: Record<MonitorKind, string | undefined> = {
   grpc: "host:port",
 };
 
+/** Seconds the test API may wait beyond the monitor's timeout for the agents to report. */
+const TEST_REPLY_MARGIN_S = 5;
+
 interface MonitorFormProps {
   initialValues: MonitorFormValues;
+  /** The stored monitor when editing: the kind is fixed and only changed fields are sent. */
+  saved?: Monitor;
   regions: Region[];
   channels: Channel[];
   submitLabel: string;
-  /** Edits an existing monitor: the kind is fixed and the body is a MonitorUpdate. */
-  isEdit?: boolean;
   onSubmit(body: MonitorCreate | MonitorUpdate): Promise<unknown>;
+  /** Runs the check once in each region. Without it the "Test now" button is hidden. */
+  onTest?(request: TestRequest, signal: AbortSignal): Promise<CheckRun>;
   onCancel(): void;
 }
 
+function SwitchField({
+  label,
+  checked,
+  onChange,
+  error,
+  helperText,
+}: {
+  label: string;
+  checked: boolean;
+  onChange(checked: boolean): void;
+  error?: string;
+  helperText?: string;
+}) {
+  const message = error ?? helperText;
+  return (
+    <FormControl error={Boolean(error)}>
+      <FormControlLabel
+        control={<Switch checked={checked} onChange={(event) => onChange(event.target.checked)} />}
+        label={label}
+      />
+      {message && <FormHelperText sx={{ mt: -0.5 }}>{message}</FormHelperText>}
+    </FormControl>
+  );
+}
+
 export function MonitorForm(props: MonitorFormProps) {
-  const {
-    initialValues,
-    regions,
-    channels,
-    submitLabel,
-    isEdit = false,
-    onSubmit,
-    onCancel,
-  } = props;
+  const { initialValues, regions, channels, submitLabel, onSubmit, onTest, onCancel } = props;
+  // Changes are measured against the monitor as it was when the form opened, so a refetch while
+  // the user types cannot turn someone else's later change into one of this form's.
+  const [saved] = useState(props.saved);
+  const isEdit = saved !== undefined;
   const [values, setValues] = useState(initialValues);
   const [errors, setErrors] = useState<FormErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [isSubmitting, setSubmitting] = useState(false);
+  const testRun = useTestRun();
 
   const set = <K extends keyof MonitorFormValues>(key: K, value: MonitorFormValues[K]) => {
     setValues((current) => ({ ...current, [key]: value }));
     setErrors((current) => ({ ...current, [key]: undefined }));
   };
 
-  const handleSubmit = async (event: FormEvent) => {
-    event.preventDefault();
+  /** Shows an API error: field errors at their inputs, everything else in the banner. */
+  const showError = (error: unknown) => {
+    if (!(error instanceof ApiError)) {
+      setFormError(errorMessage(error));
+      return;
+    }
+    const mapped = mapApiFieldErrors(error.fieldErrors);
+    setErrors(mapped.errors);
+    const hasFieldErrors = Object.keys(mapped.errors).length > 0;
+    if (mapped.rest.length > 0) setFormError(mapped.rest.join(" "));
+    else if (!hasFieldErrors) setFormError(errorMessage(error));
+  };
+
+  /** Runs the client-side checks. Returns false and shows the errors when any fails. */
+  const checkValues = (): boolean => {
     setFormError(null);
     const clientErrors = validateValues(values);
     setErrors(clientErrors);
-    if (Object.keys(clientErrors).length > 0) return;
+    return Object.keys(clientErrors).length === 0;
+  };
+
+  const handleSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!checkValues()) return;
 
     setSubmitting(true);
     try {
-      await onSubmit(isEdit ? toMonitorUpdate(values) : toMonitorCreate(values));
+      await onSubmit(saved ? toMonitorUpdate(values, saved) : toMonitorCreate(values));
     } catch (error) {
-      if (error instanceof ApiError) {
-        const mapped = mapApiFieldErrors(error.fieldErrors);
-        setErrors(mapped.errors);
-        const hasFieldErrors = Object.keys(mapped.errors).length > 0;
-        if (mapped.rest.length > 0) setFormError(mapped.rest.join(" "));
-        else if (!hasFieldErrors) setFormError(errorMessage(error));
-      } else {
-        setFormError(errorMessage(error));
-      }
+      showError(error);
     } finally {
       setSubmitting(false);
     }
+  };
+
+  const handleTest = async () => {
+    if (!onTest || !checkValues()) return;
+
+    // An unchanged edit form tests the saved monitor, and anything else tests the form's values.
+    const isUnchanged =
+      saved !== undefined && Object.keys(toMonitorUpdate(values, saved)).length === 0;
+    const request: TestRequest = isUnchanged
+      ? { monitorId: saved.id }
+      : { draft: saved ? toEditedDraft(values, saved) : toMonitorCreate(values) };
+    const info = {
+      target: isUnchanged ? ("saved" as const) : ("draft" as const),
+      regions: values.regions,
+      maxWaitSeconds: Math.ceil(Number(values.timeoutSeconds)) + TEST_REPLY_MARGIN_S,
+    };
+    const error = await testRun.start(info, (signal) => onTest(request, signal));
+    if (error instanceof ApiError && error.status === 422) showError(error);
   };
 
   const regionNames = regions.map((region) => region.name);
   const regionByName = new Map(regions.map((region) => [region.name, region]));
   const channelById = new Map(channels.map((channel) => [channel.id, channel]));
   const isHttp = values.kind === "http";
+  const isTestBlocked =
+    testRun.state.phase === "running" ||
+    (testRun.state.phase === "failed" && testRun.state.retryAt !== null);
 
   return (
     <Paper
@@ -227,11 +299,14 @@ export function MonitorForm(props: MonitorFormProps) {
             <Stack spacing={2}>
               <TextField
                 label="Expected status codes"
-                placeholder="200, 204"
+                placeholder="200, 300-399"
                 value={values.expectedStatusCodes}
                 onChange={(event) => set("expectedStatusCodes", event.target.value)}
                 error={Boolean(errors.expectedStatusCodes)}
-                helperText={errors.expectedStatusCodes ?? "Comma-separated; empty accepts any 2xx"}
+                helperText={
+                  errors.expectedStatusCodes ??
+                  "Codes or ranges, comma-separated; empty accepts any 2xx"
+                }
               />
               <TextField
                 label="Keyword"
@@ -242,38 +317,76 @@ export function MonitorForm(props: MonitorFormProps) {
                   errors.keyword ?? "The check fails unless the response body contains it"
                 }
               />
-              <FormControlLabel
-                control={
-                  <Switch
-                    checked={values.followRedirects}
-                    onChange={(event) => set("followRedirects", event.target.checked)}
-                  />
-                }
+              <SwitchField
                 label="Follow redirects"
+                checked={values.followRedirects}
+                onChange={(checked) => set("followRedirects", checked)}
+                error={errors.followRedirects}
               />
             </Stack>
           </Box>
         )}
-        {(isHttp || values.kind === "tls" || values.kind === "grpc") && (
-          <FormControlLabel
-            control={
-              <Switch
-                checked={values.verifyTls}
-                onChange={(event) => set("verifyTls", event.target.checked)}
+        {values.kind === "grpc" && (
+          <Box>
+            <Typography variant="h3" sx={{ mb: 1.5 }}>
+              gRPC options
+            </Typography>
+            <Stack spacing={1}>
+              <SwitchField
+                label="Use TLS"
+                checked={values.useTls}
+                onChange={(checked) => set("useTls", checked)}
+                error={errors.useTls}
+                helperText={
+                  values.useTls ? "Connects over TLS" : "Connects over plaintext HTTP/2 (h2c)"
+                }
               />
-            }
+              {values.useTls && (
+                <SwitchField
+                  label="Verify TLS certificate"
+                  checked={values.verifyTls}
+                  onChange={(checked) => set("verifyTls", checked)}
+                  error={errors.verifyTls}
+                  helperText={
+                    values.verifyTls
+                      ? undefined
+                      : "Trusts the certificate the server presents, e.g. a self-signed one"
+                  }
+                />
+              )}
+            </Stack>
+          </Box>
+        )}
+        {(isHttp || values.kind === "tls") && (
+          <SwitchField
             label="Verify TLS certificate"
+            checked={values.verifyTls}
+            onChange={(checked) => set("verifyTls", checked)}
+            error={errors.verifyTls}
           />
         )}
-        {(errors.followRedirects ?? errors.verifyTls) && (
-          <Alert severity="error">{errors.followRedirects ?? errors.verifyTls}</Alert>
-        )}
-        <Stack direction="row" spacing={1} justifyContent="flex-end">
+        <Stack
+          direction={{ xs: "column-reverse", sm: "row" }}
+          spacing={1}
+          useFlexGap
+          justifyContent="flex-end"
+        >
+          {onTest && (
+            <Button
+              variant="outlined"
+              onClick={() => void handleTest()}
+              disabled={isTestBlocked}
+              sx={{ mr: { sm: "auto" } }}
+            >
+              {testRun.state.phase === "running" ? "Testing…" : "Test now"}
+            </Button>
+          )}
           <Button onClick={onCancel}>Cancel</Button>
           <Button type="submit" variant="contained" disabled={isSubmitting}>
             {isSubmitting ? "Saving…" : submitLabel}
           </Button>
         </Stack>
+        <TestRunPanel state={testRun.state} onCancel={testRun.cancel} />
       </Stack>
     </Paper>
   );

@@ -3,6 +3,8 @@ import { makeMonitor } from "../../test/fixtures";
 import {
   DEFAULT_VALUES,
   mapApiFieldErrors,
+  parseStatusCodes,
+  toEditedDraft,
   toMonitorCreate,
   toMonitorUpdate,
   validateValues,
@@ -100,12 +102,131 @@ describe("toMonitorCreate", () => {
   });
 });
 
+describe("parseStatusCodes", () => {
+  it("keeps codes as numbers and ranges as strings", () => {
+    expect(parseStatusCodes("200, 204,300 - 399")).toEqual([200, 204, "300-399"]);
+  });
+
+  it("returns an empty list for empty text", () => {
+    expect(parseStatusCodes(" , ")).toEqual([]);
+  });
+
+  it.each(["99", "600", "abc", "200-", "399-300", "2OO", "200-700"])("rejects %s", (text) => {
+    expect(parseStatusCodes(text)).toBeNull();
+  });
+});
+
+describe("toMonitorCreate for gRPC", () => {
+  const grpc: MonitorFormValues = { ...valid, kind: "grpc", address: "grpc.internal:443" };
+
+  it("sends tls false and no verify_tls without TLS", () => {
+    const body = toMonitorCreate({ ...grpc, useTls: false, verifyTls: true });
+    expect(body.options).toEqual({ tls: false });
+  });
+
+  it("sends tls true together with verify_tls", () => {
+    expect(toMonitorCreate({ ...grpc, useTls: true, verifyTls: true }).options).toEqual({
+      tls: true,
+      verify_tls: true,
+    });
+    expect(toMonitorCreate({ ...grpc, useTls: true, verifyTls: false }).options).toEqual({
+      tls: true,
+      verify_tls: false,
+    });
+  });
+
+  it("reads the TLS switch from stored options", () => {
+    const monitor = makeMonitor({
+      kind: "grpc",
+      url: null,
+      target: "grpc.internal:443",
+      options: { tls: true, verify_tls: false },
+    });
+    const values = valuesFromMonitor(monitor);
+    expect(values.useTls).toBe(true);
+    expect(values.verifyTls).toBe(false);
+  });
+});
+
 describe("toMonitorUpdate", () => {
-  it("leaves out the kind, which the API rejects on update", () => {
-    const body = toMonitorUpdate(valid);
-    expect(body).not.toHaveProperty("kind");
-    expect(body.name).toBe("API");
-    expect(body.url).toBe("https://api.example.com/health");
+  const saved = makeMonitor({
+    options: {
+      method: "POST",
+      headers: { Authorization: "Bearer secret" },
+      json_assertions: [{ path: "$.status", op: "eq", value: "ok" }],
+      expected_status: ["200-299"],
+      keyword: "ok",
+      follow_redirects: false,
+    },
+    tags: ["prod"],
+  });
+
+  it("sends nothing when nothing changed", () => {
+    expect(toMonitorUpdate(valuesFromMonitor(saved), saved)).toEqual({});
+  });
+
+  it("sends only the changed fields and never the kind", () => {
+    const values = { ...valuesFromMonitor(saved), name: "API v2", intervalSeconds: "30" };
+    expect(toMonitorUpdate(values, saved)).toEqual({ name: "API v2", interval_seconds: 30 });
+  });
+
+  it("keeps options the form does not show when an option changes", () => {
+    const values = { ...valuesFromMonitor(saved), keyword: "healthy" };
+
+    const body = toMonitorUpdate(values, saved);
+
+    expect(body.options).toEqual({ ...saved.options, keyword: "healthy" });
+    expect(body.options?.method).toBe("POST");
+    expect(body.options?.headers).toEqual({ Authorization: "Bearer secret" });
+    expect(body.options?.expected_status).toEqual(["200-299"]);
+  });
+
+  it("removes a cleared keyword and status list from the options", () => {
+    const values = { ...valuesFromMonitor(saved), keyword: "", expectedStatusCodes: "" };
+
+    const options = toMonitorUpdate(values, saved).options ?? {};
+
+    expect(options).not.toHaveProperty("keyword");
+    expect(options).not.toHaveProperty("expected_status");
+    expect(options.method).toBe("POST");
+  });
+
+  it("sends the address as target for non-HTTP monitors", () => {
+    const tcp = makeMonitor({ kind: "tcp", url: null, target: "db.internal:5432" });
+    const values = { ...valuesFromMonitor(tcp), address: "db.internal:6432" };
+    expect(toMonitorUpdate(values, tcp)).toEqual({ target: "db.internal:6432" });
+  });
+
+  it("compares regions as a set", () => {
+    const values = { ...valuesFromMonitor(saved), regions: ["us-east", "eu-central"] };
+    expect(toMonitorUpdate(values, saved)).toEqual({});
+  });
+
+  it("drops verify_tls when TLS is turned off for gRPC", () => {
+    const grpc = makeMonitor({
+      kind: "grpc",
+      url: null,
+      target: "grpc.internal:443",
+      options: { tls: true, verify_tls: false, service: "billing" },
+    });
+    const values = { ...valuesFromMonitor(grpc), useTls: false };
+    expect(toMonitorUpdate(values, grpc).options).toEqual({ tls: false, service: "billing" });
+  });
+});
+
+describe("toEditedDraft", () => {
+  it("merges the changes into the saved monitor as a create body", () => {
+    const saved = makeMonitor({ options: { method: "HEAD", keyword: "ok" } });
+    const values = { ...valuesFromMonitor(saved), timeoutSeconds: "5", keyword: "up" };
+
+    const draft = toEditedDraft(values, saved);
+
+    expect(draft.kind).toBe("http");
+    expect(draft.name).toBe(saved.name);
+    expect(draft.url).toBe(saved.url);
+    expect(draft.timeout_seconds).toBe(5);
+    expect(draft.regions).toEqual(saved.regions);
+    expect(draft.options).toEqual({ method: "HEAD", keyword: "up" });
   });
 });
 
@@ -123,5 +244,16 @@ describe("mapApiFieldErrors", () => {
       regions: "is unknown",
     });
     expect(rest).toEqual(["priority: is not allowed"]);
+  });
+
+  it("maps the gRPC TLS options to their switches", () => {
+    const { errors } = mapApiFieldErrors({
+      "options.tls": "must be true when verify_tls is set",
+      "options.verify_tls": "requires tls",
+    });
+    expect(errors).toEqual({
+      useTls: "must be true when verify_tls is set",
+      verifyTls: "requires tls",
+    });
   });
 });

@@ -1,4 +1,10 @@
-import type { Monitor, MonitorCreate, MonitorKind, MonitorUpdate } from "../../api/types";
+import type {
+  Monitor,
+  MonitorCreate,
+  MonitorKind,
+  MonitorOptions,
+  MonitorUpdate,
+} from "../../api/types";
 
 /** Editable state of the monitor form; numbers stay strings while the user types. */
 export interface MonitorFormValues {
@@ -11,10 +17,13 @@ export interface MonitorFormValues {
   regions: string[];
   tags: string[];
   channelIds: string[];
-  /** Comma-separated status codes, e.g. "200, 204"; empty accepts any 2xx. */
+  /** Comma-separated status codes and ranges, e.g. "200, 300-399". Empty accepts any 2xx. */
   expectedStatusCodes: string;
   keyword: string;
   followRedirects: boolean;
+  /** gRPC only: connect over TLS instead of plaintext HTTP/2. */
+  useTls: boolean;
+  /** Verify the server's certificate: HTTP, TLS, and gRPC when useTls is on. */
   verifyTls: boolean;
 }
 
@@ -32,6 +41,7 @@ export const DEFAULT_VALUES: MonitorFormValues = {
   expectedStatusCodes: "",
   keyword: "",
   followRedirects: true,
+  useTls: false,
   verifyTls: true,
 };
 
@@ -49,6 +59,7 @@ export function valuesFromMonitor(monitor: Monitor): MonitorFormValues {
     expectedStatusCodes: (options.expected_status ?? []).join(", "),
     keyword: options.keyword ?? "",
     followRedirects: options.follow_redirects ?? true,
+    useTls: options.tls === true,
     verifyTls: options.verify_tls ?? true,
   };
 }
@@ -64,13 +75,34 @@ export function addressPlaceholder(kind: MonitorKind): string {
   }
 }
 
-function parseStatusCodes(text: string): number[] | null {
+function isStatusCode(code: number): boolean {
+  return Number.isInteger(code) && code >= 100 && code <= 599;
+}
+
+/**
+ * Parses "200, 204, 300-399" into the API's form: numbers for codes, "low-high" strings for
+ * ranges. Returns null when any part is not a code or range within 100-599.
+ */
+export function parseStatusCodes(text: string): Array<number | string> | null {
   const parts = text
     .split(",")
     .map((part) => part.trim())
     .filter((part) => part !== "");
-  const codes = parts.map(Number);
-  if (codes.some((code) => !Number.isInteger(code) || code < 100 || code > 599)) return null;
+
+  const codes: Array<number | string> = [];
+  for (const part of parts) {
+    const range = /^(\d+)\s*-\s*(\d+)$/.exec(part);
+    if (range) {
+      const low = Number(range[1]);
+      const high = Number(range[2]);
+      if (!isStatusCode(low) || !isStatusCode(high) || low > high) return null;
+      codes.push(`${low}-${high}`);
+    } else if (/^\d+$/.test(part) && isStatusCode(Number(part))) {
+      codes.push(Number(part));
+    } else {
+      return null;
+    }
+  }
   return codes;
 }
 
@@ -101,12 +133,67 @@ export function validateValues(values: MonitorFormValues): FormErrors {
 
   if (values.regions.length === 0) errors.regions = "Pick at least one region.";
   if (values.kind === "http" && parseStatusCodes(values.expectedStatusCodes) === null) {
-    errors.expectedStatusCodes = "Enter status codes from 100 to 599, separated by commas.";
+    errors.expectedStatusCodes = "Enter status codes or ranges from 100 to 599, e.g. 200, 300-399.";
   }
   return errors;
 }
 
-/** Request body for POST /monitors and PATCH /monitors/{id}; call after validateValues passes. */
+/** Options the form writes, and option keys it removes, for the fields `isChanged` selects. */
+interface OptionChanges {
+  set: MonitorOptions;
+  unset: (keyof MonitorOptions)[];
+}
+
+/**
+ * Collects the option writes of the form fields that `isChanged` selects, for the monitor's
+ * kind. Options of other kinds and options the form does not show are never touched.
+ */
+function optionChanges(
+  values: MonitorFormValues,
+  isChanged: (field: keyof MonitorFormValues) => boolean,
+): OptionChanges {
+  const changes: OptionChanges = { set: {}, unset: [] };
+  const { set, unset } = changes;
+
+  if (values.kind === "http") {
+    if (isChanged("expectedStatusCodes")) {
+      const codes = parseStatusCodes(values.expectedStatusCodes) ?? [];
+      if (codes.length > 0) set.expected_status = codes;
+      else unset.push("expected_status");
+    }
+    if (isChanged("keyword")) {
+      if (values.keyword !== "") set.keyword = values.keyword;
+      else unset.push("keyword");
+    }
+    if (isChanged("followRedirects")) set.follow_redirects = values.followRedirects;
+    if (isChanged("verifyTls")) set.verify_tls = values.verifyTls;
+  } else if (values.kind === "tls") {
+    if (isChanged("verifyTls")) set.verify_tls = values.verifyTls;
+  } else if (values.kind === "grpc" && (isChanged("useTls") || isChanged("verifyTls"))) {
+    // The agent reads verify_tls only over TLS, so the two are written together and a
+    // plaintext monitor carries no verify_tls.
+    set.tls = values.useTls;
+    if (values.useTls) set.verify_tls = values.verifyTls;
+    else unset.push("verify_tls");
+  }
+  return changes;
+}
+
+function hasChanges(changes: OptionChanges): boolean {
+  return Object.keys(changes.set).length > 0 || changes.unset.length > 0;
+}
+
+/** Applies option changes on top of stored options, keeping every key the form does not own. */
+function mergeOptions(
+  stored: Monitor["options"],
+  changes: OptionChanges,
+): NonNullable<MonitorCreate["options"]> {
+  const merged: Record<string, unknown> = { ...stored };
+  for (const key of changes.unset) delete merged[key];
+  return { ...merged, ...changes.set };
+}
+
+/** Builds the request body for POST /monitors. Call it after validateValues passes. */
 export function toMonitorCreate(values: MonitorFormValues): MonitorCreate {
   const address = values.address.trim();
   const body: MonitorCreate = {
@@ -121,25 +208,66 @@ export function toMonitorCreate(values: MonitorFormValues): MonitorCreate {
     channel_ids: values.channelIds,
   };
 
-  if (values.kind === "http") {
-    const codes = parseStatusCodes(values.expectedStatusCodes) ?? [];
-    body.options = {
-      follow_redirects: values.followRedirects,
-      verify_tls: values.verifyTls,
-      ...(codes.length > 0 ? { expected_status: codes } : {}),
-      ...(values.keyword !== "" ? { keyword: values.keyword } : {}),
-    };
-  } else if (values.kind === "tls" || values.kind === "grpc") {
-    body.options = { verify_tls: values.verifyTls };
-  }
+  const options = optionChanges(values, () => true);
+  if (hasChanges(options)) body.options = { ...options.set };
   return body;
 }
 
-/** Request body for PATCH /monitors/{id}: the create body without `kind`, which cannot change. */
-export function toMonitorUpdate(values: MonitorFormValues): MonitorUpdate {
-  const body: MonitorUpdate = toMonitorCreate(values);
-  delete body.kind;
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((item) => set.has(item));
+}
+
+/**
+ * Builds the body for PATCH /monitors/{id} with only the fields that differ from the saved one.
+ * The API replaces `options` whole, so a changed option is sent inside the saved options,
+ * which keeps the options this form does not show (method, headers, assertions and others).
+ */
+export function toMonitorUpdate(values: MonitorFormValues, saved: Monitor): MonitorUpdate {
+  const initial = valuesFromMonitor(saved);
+  const body: MonitorUpdate = {};
+
+  if (values.name.trim() !== initial.name.trim()) body.name = values.name.trim();
+  const address = values.address.trim();
+  if (address !== initial.address.trim()) {
+    if (saved.kind === "http") body.url = address;
+    else body.target = address;
+  }
+  if (Number(values.intervalSeconds) !== saved.interval_seconds) {
+    body.interval_seconds = Number(values.intervalSeconds);
+  }
+  if (Number(values.timeoutSeconds) !== saved.timeout_seconds) {
+    body.timeout_seconds = Number(values.timeoutSeconds);
+  }
+  if (!sameMembers(values.regions, initial.regions)) body.regions = values.regions;
+  if (!sameMembers(values.tags, initial.tags)) body.tags = values.tags;
+  if (!sameMembers(values.channelIds, initial.channelIds)) body.channel_ids = values.channelIds;
+
+  const options = optionChanges(
+    { ...values, kind: saved.kind },
+    (field) => values[field] !== initial[field],
+  );
+  if (hasChanges(options)) body.options = mergeOptions(saved.options, options);
   return body;
+}
+
+/**
+ * Builds the body for POST /monitors/test from the edit form: the saved monitor with the form's
+ * changes, shaped like a create body, so the test runs what saving would store.
+ */
+export function toEditedDraft(values: MonitorFormValues, saved: Monitor): MonitorCreate {
+  const update = toMonitorUpdate(values, saved);
+  return {
+    name: update.name ?? saved.name,
+    kind: saved.kind,
+    url: saved.kind === "http" ? (update.url ?? saved.url) : null,
+    target: saved.kind === "http" ? null : (update.target ?? saved.target),
+    interval_seconds: update.interval_seconds ?? saved.interval_seconds,
+    timeout_seconds: update.timeout_seconds ?? saved.timeout_seconds,
+    regions: update.regions ?? saved.regions,
+    options: update.options ?? saved.options,
+  };
 }
 
 /** Form field of each API field name, so API validation errors appear at the right input. */
@@ -157,6 +285,7 @@ const API_FIELDS: Record<string, keyof MonitorFormValues> = {
   "options.keyword": "keyword",
   "options.follow_redirects": "followRedirects",
   "options.verify_tls": "verifyTls",
+  "options.tls": "useTls",
 };
 
 /**

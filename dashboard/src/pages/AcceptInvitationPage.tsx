@@ -1,0 +1,5 @@
+import { AcceptInvitation } from "../features/invitations/AcceptInvitation";
+
+export function AcceptInvitationPage() {
+  return <AcceptInvitation />;
+}

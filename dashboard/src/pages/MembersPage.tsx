@@ -1,0 +1,5 @@
+import { MembersView } from "../features/members/MembersView";
+
+export function MembersPage() {
+  return <MembersView />;
+}

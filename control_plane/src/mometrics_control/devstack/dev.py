@@ -9,6 +9,7 @@ folder keeps the databases, the agent tokens and the agents' spools.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -47,7 +48,7 @@ def _start_children(
 ) -> dict[str, subprocess.Popen[bytes]]:
     control = _bin("mometrics-control")
     children = {
-        name: subprocess.Popen([control, name], env=env)
+        name: subprocess.Popen([control, name], env=env, start_new_session=True)
         for name in ("api", "gateway", "worker", "scheduler")
     }
     gateway = env.get("MOMETRICS_GATEWAY_LISTEN", "127.0.0.1:50051")
@@ -61,12 +62,15 @@ def _start_children(
             MOMETRICS_AGENT_METRICS_PORT=str(FIRST_AGENT_METRICS_PORT + index),
         )
         children[f"agent-{region}"] = subprocess.Popen(
-            [_bin("mometrics-agent"), "run"], env=agent_env
+            [_bin("mometrics-agent"), "run"], env=agent_env, start_new_session=True
         )
     return children
 
 
 def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    # Each child leads its own process group, so a terminal's Ctrl-C reaches
+    # only this supervisor, which stops the children before the embedded
+    # servers, and a kill also reaches the worker's forked processes.
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -75,8 +79,9 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
         try:
             child.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            log.warning("process did not stop in time; killing it", extra={"process": name})
-            child.kill()
+            log.warning("process did not stop in time; killing it", extra={"process_name": name})
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
             child.wait()
 
 
@@ -111,7 +116,7 @@ def run_dev(data_dir: Path, dashboard_dir: str) -> int:
                 if child.poll() is not None:
                     log.error(
                         "process exited; stopping the stack",
-                        extra={"process": name, "exit_code": child.returncode},
+                        extra={"process_name": name, "exit_code": child.returncode},
                     )
                     stopping = True
                     exit_code = 1

@@ -78,6 +78,9 @@ export interface MonitorCreate {
   tags?: string[];
   options?: MonitorOptions & Record<string, unknown>;
   channel_ids?: string[];
+  quorum?: Monitor["quorum"];
+  alerting?: Monitor["alerting"];
+  parent_id?: string | null;
 }
 
 /** PATCH body: only the fields present change, and `options` replaces the stored options. */

@@ -383,11 +383,16 @@ def _to_result(region: str, agent_id: str, result: agent_pb2.CheckResult) -> Che
         # The protocol sends 0 for a phase that did not happen, such as TLS on
         # plain HTTP. The response shows it as null.
         phases=Phases(
-            dns_ms=phases.dns_ms or None,
-            connect_ms=phases.connect_ms or None,
-            tls_ms=phases.tls_ms or None,
-            first_byte_ms=phases.first_byte_ms or None,
-            transfer_ms=phases.transfer_ms or None,
+            dns_ms=_phase_ms(phases.dns_ms),
+            connect_ms=_phase_ms(phases.connect_ms),
+            tls_ms=_phase_ms(phases.tls_ms),
+            first_byte_ms=_phase_ms(phases.first_byte_ms),
+            transfer_ms=_phase_ms(phases.transfer_ms),
         ),
         started_at=dt.datetime.fromtimestamp(started_us / 1_000_000, dt.UTC),
     )
+
+
+def _phase_ms(value: float) -> float | None:
+    # The protocol sends 0 for a phase that did not happen (TLS on plain HTTP).
+    return round(value, 3) if value else None

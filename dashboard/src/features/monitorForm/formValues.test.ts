@@ -228,6 +228,16 @@ describe("toEditedDraft", () => {
     expect(draft.regions).toEqual(saved.regions);
     expect(draft.options).toEqual({ method: "HEAD", keyword: "up" });
   });
+
+  it("keeps the quorum, alerting and parent the form does not show", () => {
+    const saved = makeMonitor({ quorum: 3, alerting: { down_after: 4 }, parent_id: "p-1" });
+
+    const draft = toEditedDraft(valuesFromMonitor(saved), saved);
+
+    expect(draft.quorum).toBe(3);
+    expect(draft.alerting).toEqual({ down_after: 4 });
+    expect(draft.parent_id).toBe("p-1");
+  });
 });
 
 describe("mapApiFieldErrors", () => {

@@ -267,6 +267,11 @@ export function toEditedDraft(values: MonitorFormValues, saved: Monitor): Monito
     timeout_seconds: update.timeout_seconds ?? saved.timeout_seconds,
     regions: update.regions ?? saved.regions,
     options: update.options ?? saved.options,
+    // Fields the form does not show still take part in validation, such as a quorum above
+    // the number of regions left after the form removed one.
+    quorum: saved.quorum,
+    alerting: saved.alerting,
+    parent_id: saved.parent_id,
   };
 }
 

@@ -68,12 +68,18 @@ export function TestRunPanel({ state, onCancel }: { state: TestRunState; onCance
     case "failed": {
       const waitSeconds =
         state.retryAt === null ? 0 : Math.max(0, Math.ceil((state.retryAt - now) / 1000));
-      return (
-        <Alert severity="error">
-          Test run failed: {state.message}
-          {waitSeconds > 0 && ` You can test again in ${waitSeconds} s.`}
-        </Alert>
-      );
+      if (state.retryAt !== null) {
+        // The server's message carries a countdown frozen at the response time.
+        return (
+          <Alert severity="warning">
+            Too many test runs in this organisation.{" "}
+            {waitSeconds > 0
+              ? `You can test again in ${waitSeconds} s.`
+              : "You can test again now."}
+          </Alert>
+        );
+      }
+      return <Alert severity="error">Test run failed: {state.message}</Alert>;
     }
     case "done":
       return (

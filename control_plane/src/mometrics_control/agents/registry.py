@@ -36,6 +36,21 @@ async def live_agents(redis: Redis, region: str, timeout_s: float) -> list[str]:
     return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
 
+async def live_agents_of(
+    redis: Redis, regions: list[str], timeout_s: float
+) -> dict[str, list[str]]:
+    """Return the live agents of each region, read in one round trip."""
+    since = time.time() - timeout_s
+    async with redis.pipeline(transaction=False) as pipe:
+        for region in regions:
+            pipe.zrangebyscore(_region_key(region), since, "+inf")
+        replies = await pipe.execute()
+    return {
+        region: sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        for region, members in zip(regions, replies, strict=True)
+    }
+
+
 async def live_by_region(redis: Redis, timeout_s: float) -> dict[str, list[str]]:
     regions = await redis.smembers(_REGIONS_KEY)
     result = {}

@@ -1,24 +1,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import text
 
+from mometrics_control.api import etag
 from mometrics_control.api.deps import CallerDep, RedisDep, SessionDep, SettingsDep
-from mometrics_control.models import Monitor
 from mometrics_control.monitors import service as monitors
+from mometrics_control.results import overview as overview_service
 from mometrics_control.results import service
-from mometrics_control.results.schemas import (
-    OverviewItem,
-    OverviewPage,
-    ResultPage,
-    UptimeRead,
-)
+from mometrics_control.results.schemas import OverviewPage, ResultPage, UptimeRead
 
 router = APIRouter(tags=["results"])
 
@@ -139,40 +134,21 @@ async def overview(
     redis: RedisDep,
     settings: SettingsDep,
 ) -> Response:
-    """Every monitor with its state per region and uptime; supports If-None-Match."""
-    reads = await monitors.list_monitors(session, caller.organization_id)
-    rows = {
-        m.id: m
-        for m in await session.scalars(
-            select(Monitor).where(Monitor.organization_id == caller.organization_id)
-        )
-    }
-    items = []
-    for read in reads:
-        monitor = rows[read.id]
-        states = await service.region_states(session, redis, monitor, liveness_s(settings))
-        figures = {}
-        for window in ("24h", "7d", "30d"):
-            name, since, until = service.parse_window(window, None, None)
-            figures[window] = await service.uptime_for(
-                session, redis, monitor, name, since, until, liveness_s(settings), states
-            )
-        latencies = [s.last_latency_ms for s in states if s.last_latency_ms is not None]
-        items.append(
-            OverviewItem(
-                monitor=read,
-                status=service.monitor_status(monitor, states),
-                regions=states,
-                uptime_24h=figures["24h"].uptime,
-                uptime_7d=figures["7d"].uptime,
-                uptime_30d=figures["30d"].uptime,
-                last_latency_ms=round(sum(latencies) / len(latencies), 3) if latencies else None,
-                sparkline=await service.sparkline(session, monitor.id),
-            )
-        )
-    body = OverviewPage(items=items).model_dump_json()
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
+    """Every monitor with its state per region and uptime; supports If-None-Match.
+
+    Uptime windows end at the start of the current minute (`until`), so the
+    body and its ETag change only when a minute passes or a result arrives.
+    """
+    page = await overview_service.build_overview(
+        session,
+        request.app.state.sessionmaker,
+        redis,
+        caller.organization_id,
+        liveness_s(settings),
+    )
+    body = page.model_dump_json().encode()
+    tag = etag.etag_of(body)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    if etag.matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
     return Response(content=body, media_type="application/json", headers=headers)

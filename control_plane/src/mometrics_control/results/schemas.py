@@ -35,8 +35,12 @@ class UptimeRead(BaseModel):
     since: dt.datetime
     until: dt.datetime
     status: MonitorStatus
+    # Up time over observed time, maintenance excluded from both.
     uptime: float | None
+    # Observed time over the window minus maintenance_s.
     coverage: float
+    # Seconds of the window inside maintenance windows.
+    maintenance_s: float
     latency_ms: Latency | None
     regions: list[RegionUptime]
 
@@ -89,3 +93,6 @@ class OverviewItem(BaseModel):
 
 class OverviewPage(BaseModel):
     items: list[OverviewItem]
+    # End of the uptime windows: the start of the minute the overview was
+    # built in. Results of the running minute count from the next minute on.
+    until: dt.datetime

@@ -1,4 +1,4 @@
-"""Reads of results: current state, uptime, raw results and the overview."""
+"""Reads of results: current state, uptime and raw results."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import base64
 import dataclasses
 import datetime as dt
 import uuid
+from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import or_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mometrics_control.agents import registry
+from mometrics_control.alerting.maintenance import Interval, maintenance_intervals
 from mometrics_control.errors import InvalidInput
 from mometrics_control.models import Agent, Monitor
-from mometrics_control.models import RegionState as RegionStateRow
 from mometrics_control.monitors.schemas import PUSH_REGION
 from mometrics_control.results import uptime
 from mometrics_control.results.schemas import (
@@ -22,6 +23,7 @@ from mometrics_control.results.schemas import (
     MonitorStatus,
     Phases,
     RegionState,
+    RegionStatus,
     RegionUptime,
     ResultPage,
     ResultRead,
@@ -43,40 +45,102 @@ def is_stale(monitor: Monitor, last_scheduled_at: dt.datetime, now: dt.datetime)
     return now - last_scheduled_at > allowed
 
 
-async def covered_regions(
-    session: AsyncSession, redis: Redis, monitor: Monitor, liveness_s: float
-) -> set[str]:
-    """Return the monitor's regions with a live agent that may check it.
+async def covered_regions_of(
+    session: AsyncSession, redis: Redis, monitors: list[Monitor], liveness_s: float
+) -> dict[uuid.UUID, set[str]]:
+    """Return each monitor's regions with a live agent that may check it.
 
     An agent registered by an organisation checks only that organisation's
     monitors, so another organisation's live agent gives no coverage. Push
     monitors are fed by their own pings, so their region is always covered.
     """
-    if monitor.kind == "push":
-        return {PUSH_REGION}
+    regions = sorted({r for m in monitors if m.kind != "push" for r in m.regions})
     live = {
-        region: await registry.live_agents(redis, region, liveness_s) for region in monitor.regions
+        region: [uuid.UUID(agent_id) for agent_id in agents]
+        for region, agents in (await registry.live_agents_of(redis, regions, liveness_s)).items()
     }
-    agent_ids = [uuid.UUID(agent_id) for agents in live.values() for agent_id in agents]
-    if not agent_ids:
-        return set()
-    eligible = set(
-        await session.scalars(
-            select(Agent.id).where(
-                Agent.id.in_(agent_ids),
-                Agent.revoked_at.is_(None),
-                or_(
-                    Agent.organization_id.is_(None),
-                    Agent.organization_id == monitor.organization_id,
-                ),
+    agent_ids = {agent_id for agents in live.values() for agent_id in agents}
+    owners: dict[uuid.UUID, uuid.UUID | None] = {}
+    if agent_ids:
+        rows = await session.execute(
+            select(Agent.id, Agent.organization_id).where(
+                Agent.id.in_(agent_ids), Agent.revoked_at.is_(None)
             )
         )
+        owners = {agent_id: organization_id for agent_id, organization_id in rows}
+    covered = {}
+    for monitor in monitors:
+        if monitor.kind == "push":
+            covered[monitor.id] = {PUSH_REGION}
+            continue
+        covered[monitor.id] = {
+            region
+            for region in monitor.regions
+            if any(
+                agent_id in owners and owners[agent_id] in (None, monitor.organization_id)
+                for agent_id in live.get(region, [])
+            )
+        }
+    return covered
+
+
+async def covered_regions(
+    session: AsyncSession, redis: Redis, monitor: Monitor, liveness_s: float
+) -> set[str]:
+    return (await covered_regions_of(session, redis, [monitor], liveness_s))[monitor.id]
+
+
+_STATES_SQL = text(
+    "SELECT monitor_id, region, status, last_scheduled_at, last_latency_ms, last_error "
+    "FROM region_states WHERE monitor_id = ANY(CAST(:ids AS uuid[]))"
+)
+
+
+async def region_states_of(
+    session: AsyncSession, redis: Redis, monitors: list[Monitor], liveness_s: float
+) -> dict[uuid.UUID, list[RegionState]]:
+    """Return the current state of each monitor in each of its regions.
+
+    Reads the stored states of all monitors in one query and the live agents
+    of all regions in one Redis round trip.
+    """
+    if not monitors:
+        return {}
+    stored = await session.execute(_STATES_SQL, {"ids": [monitor.id for monitor in monitors]})
+    # Rows of _STATES_SQL, whose status is a RegionStatus value.
+    rows: dict[tuple[uuid.UUID, str], Any] = {(row.monitor_id, row.region): row for row in stored}
+    covered = await covered_regions_of(session, redis, monitors, liveness_s)
+    now = _now()
+    states = {}
+    for monitor in monitors:
+        states[monitor.id] = [
+            _region_state(monitor, region, rows.get((monitor.id, region)), covered, now)
+            for region in monitor.regions
+        ]
+    return states
+
+
+def _region_state(
+    monitor: Monitor,
+    region: str,
+    row: Any,
+    covered: dict[uuid.UUID, set[str]],
+    now: dt.datetime,
+) -> RegionState:
+    status: RegionStatus
+    if region not in covered[monitor.id]:
+        status = "no_coverage"
+    elif row is None or is_stale(monitor, row.last_scheduled_at, now):
+        status = "no_data"
+    else:
+        status = row.status
+    return RegionState.model_construct(
+        region=region,
+        status=status,
+        last_latency_ms=row.last_latency_ms if row else None,
+        last_checked_at=row.last_scheduled_at if row else None,
+        last_error=row.last_error if row and row.status == "down" else None,
     )
-    return {
-        region
-        for region, agents in live.items()
-        if any(uuid.UUID(agent_id) in eligible for agent_id in agents)
-    }
 
 
 async def region_states(
@@ -85,33 +149,7 @@ async def region_states(
     monitor: Monitor,
     liveness_s: float,
 ) -> list[RegionState]:
-    rows = {
-        row.region: row
-        for row in await session.scalars(
-            select(RegionStateRow).where(RegionStateRow.monitor_id == monitor.id)
-        )
-    }
-    covered = await covered_regions(session, redis, monitor, liveness_s)
-    now = _now()
-    states = []
-    for region in monitor.regions:
-        row = rows.get(region)
-        if region not in covered:
-            status = "no_coverage"
-        elif row is None or is_stale(monitor, row.last_scheduled_at, now):
-            status = "no_data"
-        else:
-            status = row.status
-        states.append(
-            RegionState(
-                region=region,
-                status=status,  # type: ignore[arg-type]
-                last_latency_ms=row.last_latency_ms if row else None,
-                last_checked_at=row.last_scheduled_at if row else None,
-                last_error=row.last_error if row and row.status == "down" else None,
-            )
-        )
-    return states
+    return (await region_states_of(session, redis, [monitor], liveness_s))[monitor.id]
 
 
 def monitor_status(monitor: Monitor, states: list[RegionState]) -> MonitorStatus:
@@ -131,6 +169,11 @@ def monitor_status(monitor: Monitor, states: list[RegionState]) -> MonitorStatus
 def parse_window(
     window: str | None, since: dt.datetime | None, until: dt.datetime | None
 ) -> tuple[str, dt.datetime, dt.datetime]:
+    """Return the window's name, start and end.
+
+    A named window such as 24h ends at the start of the current minute;
+    uptime_for moves the end to just after the newest result.
+    """
     now = _now()
     if since is not None or until is not None:
         if since is None:
@@ -148,7 +191,30 @@ def parse_window(
         raise InvalidInput.for_field(
             "window", f"must be one of {', '.join(uptime.WINDOWS)}; got {window!r}"
         )
-    return window, now - uptime.WINDOWS[window], now
+    end = now.replace(second=0, microsecond=0)
+    return window, end - uptime.WINDOWS[window], end
+
+
+# A named window ends this long after the newest result, so that result
+# counts as a check with a short span until the next one arrives.
+NEWEST_MARGIN = dt.timedelta(seconds=1)
+
+
+def through_newest(
+    window: str, until: dt.datetime, states: list[RegionState]
+) -> tuple[dt.datetime, dt.datetime]:
+    """Return the start and end of a named window that includes the newest result.
+
+    The window ends at the start of the current minute (`until`) or just
+    after the newest result of any region, whichever is later. It moves
+    only when a result arrives or a minute passes, so a repeated read with
+    no new result returns the same body and ETag, while a new result
+    counts at once.
+    """
+    checked = [state.last_checked_at for state in states if state.last_checked_at is not None]
+    if checked:
+        until = max(until, min(_now(), max(checked) + NEWEST_MARGIN))
+    return until - uptime.WINDOWS[window], until
 
 
 # Windows longer than this read rollups; shorter ones (1h, 24h and short
@@ -170,8 +236,12 @@ async def _raw_totals(
     quorum: int,
     since: dt.datetime,
     until: dt.datetime,
+    maintenance: list[Interval],
 ) -> tuple[dict[str, _Totals], _Totals]:
     spans = await uptime.load_spans(session, monitor.id, monitor.interval_seconds, since, until)
+    spans = uptime.without_intervals(
+        spans, [(low.timestamp(), high.timestamp()) for low, high in maintenance]
+    )
     latency = await uptime.load_latency(session, monitor.id, since, until)
     regions = {}
     for region, (observed, up) in uptime.region_totals(spans).items():
@@ -188,9 +258,10 @@ async def _rollup_totals(
     quorum: int,
     since: dt.datetime,
     until: dt.datetime,
+    maintenance: list[Interval],
 ) -> tuple[dt.datetime, dict[str, _Totals], _Totals]:
     window = await rollup_queries.load_window(
-        session, monitor.id, monitor.interval_seconds, quorum, since, until
+        session, monitor.id, monitor.interval_seconds, quorum, since, until, None, maintenance
     )
     regions = {
         region: _Totals(f.checks, f.observed_s, f.up_s, f.latency())
@@ -201,6 +272,13 @@ async def _rollup_totals(
         window.since,
         regions,
         _Totals(overall.checks, overall.observed_s, overall.up_s, overall.latency()),
+    )
+
+
+def maintenance_seconds(intervals: list[Interval], since: dt.datetime, until: dt.datetime) -> float:
+    """Return the seconds of [since, until) inside merged maintenance intervals."""
+    return sum(
+        max(0.0, (min(high, until) - max(low, since)).total_seconds()) for low, high in intervals
     )
 
 
@@ -216,8 +294,13 @@ async def uptime_for(
 ) -> UptimeRead:
     """Compute time-weighted uptime and latency per region and overall.
 
-    Pass `states` when the caller already loaded the region states (the
-    overview reads them once for three windows).
+    Pass `states` when the caller already loaded the region states. A named
+    window (`window` other than "custom") ends just after the newest result
+    when that is later than `until`; see through_newest.
+
+    Time inside the monitor's maintenance windows counts neither as observed
+    nor as down, and the coverage is observed time over the window minus
+    that time. Checks and latency still include the results inside them.
 
     Windows up to RAW_WINDOW_MAX read raw rows: percentiles are exact and
     the overall figure follows the quorum second by second. Longer windows
@@ -229,19 +312,29 @@ async def uptime_for(
     - the overall uptime is approximated per minute bucket. Each result's
       span counts in the minute it was scheduled in, and within a minute
       the monitor is observed for the longest region span and down for the
-      quorum-th longest region down time. That is exact while all regions'
-      results fall on one schedule grid, as agents place them, and only
-      approximate otherwise (after an interval change, say). The newest
-      stretch (rollups.queries.TAIL_S or one interval) is read raw and exact.
+      quorum-th longest region down time. That is exact when every region
+      has at most one result per minute and all regions' results of a
+      minute start at the same time. Agents place results on one schedule
+      grid, so this holds for intervals of 60 s and more. Otherwise a
+      minute's down time may be off by up to the down time of its most-down
+      region. The newest stretch (rollups.planning.TAIL_S or one interval)
+      and the edges of maintenance intervals are read raw and exact.
     """
-    quorum = uptime.effective_quorum(monitor.quorum, len(monitor.regions))
-    if until - since > RAW_WINDOW_MAX:
-        since, totals, overall = await _rollup_totals(session, monitor, quorum, since, until)
-    else:
-        totals, overall = await _raw_totals(session, monitor, quorum, since, until)
-    window_s = (until - since).total_seconds()
     if states is None:
         states = await region_states(session, redis, monitor, liveness_s)
+    if window in uptime.WINDOWS:
+        since, until = through_newest(window, until, states)
+    quorum = uptime.effective_quorum(monitor.quorum, len(monitor.regions))
+    maintenance = await maintenance_intervals(session, monitor.id, since, until)
+    if until - since > RAW_WINDOW_MAX:
+        since, totals, overall = await _rollup_totals(
+            session, monitor, quorum, since, until, maintenance
+        )
+    else:
+        totals, overall = await _raw_totals(session, monitor, quorum, since, until, maintenance)
+    window_s = (until - since).total_seconds()
+    maintenance_s = maintenance_seconds(maintenance, since, until)
+    observable_s = window_s - maintenance_s
     states_by_region = {state.region: state for state in states}
     regions = []
     for region in monitor.regions:
@@ -251,8 +344,8 @@ async def uptime_for(
             RegionUptime(
                 region=region,
                 status=state.status,
-                uptime=_fraction(figures.up_s, figures.observed_s),
-                coverage=min(1.0, figures.observed_s / window_s),
+                uptime=fraction(figures.up_s, figures.observed_s),
+                coverage=_coverage(figures.observed_s, observable_s),
                 checks=figures.checks,
                 latency_ms=Latency(**figures.latency) if figures.latency else None,
                 last_checked_at=state.last_checked_at,
@@ -264,14 +357,19 @@ async def uptime_for(
         since=since,
         until=until,
         status=monitor_status(monitor, states),
-        uptime=_fraction(overall.up_s, overall.observed_s),
-        coverage=min(1.0, overall.observed_s / window_s),
+        uptime=fraction(overall.up_s, overall.observed_s),
+        coverage=_coverage(overall.observed_s, observable_s),
+        maintenance_s=round(maintenance_s, 3),
         latency_ms=Latency(**overall.latency) if overall.latency else None,
         regions=regions,
     )
 
 
-def _fraction(part: float, whole: float) -> float | None:
+def _coverage(observed_s: float, observable_s: float) -> float:
+    return min(1.0, observed_s / observable_s) if observable_s > 0 else 0.0
+
+
+def fraction(part: float, whole: float) -> float | None:
     return part / whole if whole > 0 else None
 
 
@@ -352,22 +450,3 @@ async def list_results(
         last = rows[limit - 1]
         next_cursor = _encode_cursor(last.scheduled_at, last.region)
     return ResultPage(items=items, next_cursor=next_cursor)
-
-
-async def sparkline(
-    session: AsyncSession, monitor_id: uuid.UUID, points: int = 30
-) -> list[float | None]:
-    """Return the latest latencies (mean over regions per run), oldest first."""
-    rows = await session.execute(
-        text(
-            """
-            SELECT avg(latency_ms) FILTER (WHERE status = 1) AS latency
-            FROM check_results
-            WHERE monitor_id = :monitor_id AND scheduled_at > now() - interval '1 day'
-            GROUP BY scheduled_at ORDER BY scheduled_at DESC LIMIT :points
-            """
-        ),
-        {"monitor_id": monitor_id, "points": points},
-    )
-    values = [None if row.latency is None else round(float(row.latency), 2) for row in rows]
-    return list(reversed(values))

@@ -4,13 +4,17 @@ Each result stands for the time until the region's next result, capped at
 one interval; the last one until the end of the window, also capped. Time
 with no result is a gap: it lowers coverage and never counts as up. The
 monitor as a whole is down while at least `quorum` of its regions are down.
+Time inside a maintenance interval is cut out of every span, so it counts
+neither as observed nor as down.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,6 +124,30 @@ async def load_latency(
             }
         figures[row.region] = (row.checks, latency)
     return figures
+
+
+def without_intervals(spans: list[Span], intervals: Sequence[tuple[float, float]]) -> list[Span]:
+    """Cut the parts inside `intervals` out of the spans.
+
+    `intervals` are merged and sorted [start, end) pairs in Unix seconds. A
+    span that an interval splits becomes two spans.
+    """
+    if not intervals:
+        return spans
+    ends = [end for _, end in intervals]
+    kept = []
+    for span in spans:
+        start = span.start
+        index = bisect.bisect_right(ends, start)
+        while index < len(intervals) and intervals[index][0] < span.end:
+            low, high = intervals[index]
+            if low > start:
+                kept.append(Span(span.region, start, low, span.status))
+            start = max(start, high)
+            index += 1
+        if start < span.end:
+            kept.append(Span(span.region, start, span.end, span.status))
+    return kept
 
 
 def region_totals(spans: list[Span]) -> dict[str, tuple[float, float]]:

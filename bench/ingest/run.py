@@ -15,8 +15,14 @@ runs `mometrics-control gateway` as its own process. Then it measures:
   the same run, and the ratio of the two rates;
 * the rollup job over everything stored (minutes, hours and days),
   scaled to one million results;
+* CPU time per result of the gateway process, of the PostgreSQL backends
+  that serve the scratch database, and of this load generator, from
+  /proc/PID/stat (so only with PostgreSQL on this machine), for the steady
+  ingest and for the raw COPY;
 * stored bytes per result: pg_total_relation_size of every check_results
-  partition (heap, TOAST and primary key), divided by the rows;
+  partition (heap, TOAST and primary key), divided by the rows, and the
+  same for a copy of the rows written once in key order (what a rewrite of
+  a closed partition would leave);
 * backlog drain: the gateway restarts and the six agents resend a spooled
   backlog at once (at most 64 batches unacknowledged, as the agent allows);
   the time runs from the first write after reconnecting to the last ack;
@@ -245,6 +251,55 @@ async def push_all(
     return max(stream.last_ack_at for stream in streams) - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the user plus system CPU time of a process on this machine."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time used between `start` and `stop` by the gateways, the backends
+    serving the scratch database, and this process."""
+
+    def __init__(self, url: str, database: str, gateway_pids: list[int]) -> None:
+        self.url = url
+        self.database = database
+        self.gateway_pids = gateway_pids
+
+    async def _backends(self) -> dict[int, float]:
+        connection = await asyncpg.connect(self.url)
+        pids = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            self.database,
+        )
+        await connection.close()
+        times = {}
+        for (pid,) in pids:
+            with contextlib.suppress(OSError):
+                times[pid] = cpu_seconds(pid)
+        return times
+
+    async def start(self) -> None:
+        self.backends = await self._backends()
+        self.gateways = sum(cpu_seconds(pid) for pid in self.gateway_pids)
+        self.own = time.process_time()
+
+    async def stop(self, results: int) -> dict[str, float]:
+        """Return microseconds of CPU per result, by process kind."""
+        own = time.process_time() - self.own
+        gateways = sum(cpu_seconds(pid) for pid in self.gateway_pids) - self.gateways
+        # A backend that ended in between is missed; the pools keep theirs open.
+        after = await self._backends()
+        backends = sum(cpu - self.backends.get(pid, 0.0) for pid, cpu in after.items())
+        per_result = 1_000_000 / results
+        return {
+            "gateway_cpu_us_per_result": round(gateways * per_result, 1),
+            "postgres_cpu_us_per_result": round(backends * per_result, 1),
+            "load_generator_cpu_us_per_result": round(own * per_result, 1),
+        }
+
+
 async def stored_rows(url: str) -> int:
     connection = await asyncpg.connect(url)
     count: int = await connection.fetchval("SELECT count(*) FROM check_results")
@@ -264,9 +319,23 @@ async def bytes_per_result(url: str) -> dict[str, float]:
             "FROM pg_partition_tree($1::regclass) WHERE isleaf",
             table,
         )
+    # The same rows written once in key order, as a rewrite of a closed
+    # partition (REINDEX, CLUSTER) would leave them: no dead tuples, and a
+    # primary key filled to its fillfactor instead of split pages.
+    await connection.execute(
+        "CREATE TEMP TABLE rebuilt AS "
+        "SELECT * FROM check_results ORDER BY monitor_id, region, scheduled_at"
+    )
+    await connection.execute(
+        "ALTER TABLE rebuilt ADD PRIMARY KEY (monitor_id, region, scheduled_at)"
+    )
+    rebuilt = await connection.fetchval("SELECT pg_total_relation_size('rebuilt')")
     await connection.close()
     return {
-        f"{table}_bytes_per_result": round(int(size) / rows, 1) for table, size in sizes.items()
+        **{
+            f"{table}_bytes_per_result": round(int(size) / rows, 1) for table, size in sizes.items()
+        },
+        "check_results_rebuilt_bytes_per_result": round(int(rebuilt) / rows, 1),
     }
 
 
@@ -286,8 +355,6 @@ COPY_COLUMNS = [
     "status_code",
     "error_class",
     "error_message",
-    "cert_expires_at",
-    "loop_lag_ms",
     "is_low_confidence",
 ]
 
@@ -317,13 +384,13 @@ def copy_record(
         result.status_code or None,
         result.error_class or None,
         result.error_message or None,
-        at(result.cert_expires_at_us) if result.cert_expires_at_us else None,
-        result.loop_lag_ms,
         result.is_low_confidence,
     )
 
 
-async def raw_copy(url: str, records: list[tuple[object, ...]], connections: int) -> float:
+async def raw_copy(
+    url: str, records: list[tuple[object, ...]], connections: int, meter: CpuMeter
+) -> tuple[float, dict[str, float]]:
     pool = await asyncpg.create_pool(url, min_size=connections, max_size=connections)
     async with pool.acquire() as connection:
         await connection.execute("TRUNCATE check_results")
@@ -340,11 +407,13 @@ async def raw_copy(url: str, records: list[tuple[object, ...]], connections: int
                     "check_results", records=chunk, columns=COPY_COLUMNS
                 )
 
+    await meter.start()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
     elapsed = time.perf_counter() - started
+    cpu = await meter.stop(len(records))
     await pool.close()
-    return elapsed
+    return elapsed, cpu
 
 
 async def rollup_cost(url: str) -> tuple[float, dict[str, Any]]:
@@ -433,7 +502,10 @@ async def main() -> None:
         # Steady ingest, runs in the past two hours (inside every accepted age)
         first_run_at = time.time() - 2 * 3600
         per_stream, sent, regions = plan_batches(streams, args.results, first_run_at)
+        meter = CpuMeter(url, name, [gateway.process.pid for gateway in gateways])
+        await meter.start()
         elapsed = await push_all(streams, per_stream, STEADY_WINDOW)
+        cpu = await meter.stop(len(sent))
         rows = await stored_rows(url)
         ingest_rate = len(sent) / elapsed
         report["ingest"] = {
@@ -441,6 +513,7 @@ async def main() -> None:
             "stored_rows": rows,
             "seconds": round(elapsed, 2),
             "results_per_s": round(ingest_rate),
+            **cpu,
         }
 
         rollup_s, rollup_stats = await rollup_cost(url)
@@ -477,12 +550,14 @@ async def main() -> None:
             copy_record(result, region, agent_id)
             for result, region in zip(sent, regions, strict=True)
         ]
-        copy_s = await raw_copy(url, records, len(agents))
+        copy_s, copy_cpu = await raw_copy(url, records, len(agents), CpuMeter(url, name, []))
         copy_rate = len(records) / copy_s
         report["raw_copy"] = {
             "results": len(records),
             "seconds": round(copy_s, 2),
             "results_per_s": round(copy_rate),
+            "postgres_cpu_us_per_result": copy_cpu["postgres_cpu_us_per_result"],
+            "load_generator_cpu_us_per_result": copy_cpu["load_generator_cpu_us_per_result"],
         }
         report["ingest_to_raw_copy_ratio"] = round(ingest_rate / copy_rate, 3)
         report["assignment"] = assignment_timings(args.assign_monitors, 10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -26,11 +27,12 @@ from mometrics_agent.config import AgentSettings
 from mometrics_control.agents.service import create_agent
 from mometrics_control.config import Settings, to_asyncpg_url
 from mometrics_control.db import create_engine, create_sessionmaker
-from mometrics_control.gateway.main import GatewayServer
+from mometrics_control.gateway.main import MAX_MESSAGE_BYTES, GatewayServer
 from mometrics_control.monitors.service import MONITOR_CHANGES_CHANNEL
 from tests.rollups.conftest import create_monitor
 
 HEARTBEAT_S = 1
+CONNECT = "/mometrics.probe.v1.AgentService/Connect"
 
 
 @pytest.fixture
@@ -233,6 +235,74 @@ async def open_raw(
     agent = RawAgent(port, agent_id, token, region)
     opened.append(agent)
     return await agent.connect()
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hello_bytes(agent_id: str, region: str) -> bytes:
+    message = agent_pb2.AgentMessage(
+        hello=agent_pb2.Hello(
+            agent_id=agent_id,
+            region=region,
+            version="raw-test",
+            protocol_version=1,
+            sent_at_us=time.time_ns() // 1000,
+        )
+    )
+    return message.SerializeToString()
+
+
+def _identity(payload: bytes) -> bytes:
+    return payload
+
+
+class RawStream:
+    """A Connect call whose requests are raw bytes, written as given."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}",
+            options=[("grpc.max_send_message_length", 2 * MAX_MESSAGE_BYTES)],
+        )
+        connect = self.channel.stream_stream(
+            CONNECT,
+            request_serializer=_identity,
+            response_deserializer=agent_pb2.ControlMessage.FromString,
+        )
+        self.call = connect(metadata=(("authorization", f"Bearer {token}"),))
+        self.received: list[agent_pb2.ControlMessage] = []
+
+    async def write(self, payload: bytes) -> None:
+        await self.call.write(payload)
+
+    async def hello(self, agent_id: str, region: str) -> None:
+        """Send Hello and wait for Welcome."""
+        await self.write(hello_bytes(agent_id, region))
+        first = await asyncio.wait_for(anext(self.call.__aiter__()), 10)
+        assert first.WhichOneof("body") == "welcome"
+
+    async def outcome(self, timeout_s: float = 10.0) -> tuple[grpc.StatusCode, str]:
+        """Read until the stream ends; return its status code and details."""
+
+        async def drain() -> None:
+            async for message in self.call:
+                self.received.append(message)
+
+        try:
+            await asyncio.wait_for(drain(), timeout_s)
+        except grpc.aio.AioRpcError as err:
+            return err.code(), err.details() or ""
+        code = await self.call.code()
+        return code, await self.call.details() or ""
+
+    async def close(self) -> None:
+        self.call.cancel()
+        await self.channel.close()
 
 
 class ProbeAgentRun:

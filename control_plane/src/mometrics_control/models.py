@@ -188,6 +188,8 @@ class RegionState(Base):
     last_latency_ms: Mapped[float | None] = mapped_column(Float)
     last_error: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Peer certificate expiry seen by the latest result, None without one.
+    cert_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Incident(Base):

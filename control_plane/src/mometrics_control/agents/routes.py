@@ -167,22 +167,32 @@ async def revoke_agent(agent_id: uuid.UUID, caller: CallerDep, session: SessionD
 async def list_regions(
     caller: CallerDep, session: SessionDep, redis: RedisDep, settings: SettingsDep
 ) -> RegionPage:
-    """Regions with registered or live agents; has_coverage is false with none live."""
+    """List the regions of the caller's agents and of the shared agents.
+
+    has_coverage is false while none of those agents is live there.
+
+    Another organisation's agents never check the caller's monitors, so they
+    count nowhere here and their regions are not listed.
+    """
     live_map = await registry.live_by_region(redis, _liveness_s(settings))
+    live_ids = {agent_id for agents in live_map.values() for agent_id in agents}
     totals: dict[str, int] = {}
-    visible = await session.scalars(select(Agent).where(_visible_to(caller.organization_id)))
+    live: dict[str, int] = {}
+    visible = await session.scalars(
+        select(Agent).where(_visible_to(caller.organization_id), Agent.revoked_at.is_(None))
+    )
     for agent in visible:
-        if agent.revoked_at is None:
-            totals[agent.region] = totals.get(agent.region, 0) + 1
-    names = sorted(set(totals) | set(live_map))
+        totals[agent.region] = totals.get(agent.region, 0) + 1
+        if str(agent.id) in live_ids:
+            live[agent.region] = live.get(agent.region, 0) + 1
     return RegionPage(
         items=[
             RegionRead(
                 name=name,
-                agents_live=len(live_map.get(name, [])),
-                agents_total=totals.get(name, 0),
-                has_coverage=bool(live_map.get(name)),
+                agents_live=live.get(name, 0),
+                agents_total=totals[name],
+                has_coverage=live.get(name, 0) > 0,
             )
-            for name in names
+            for name in sorted(totals)
         ]
     )

@@ -10,10 +10,11 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import asyncpg
 import grpc
+from google.protobuf.message import DecodeError
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mometrics.probe.v1 import agent_pb2, agent_pb2_grpc
 from mometrics_control.agents import registry
 from mometrics_control.agents.service import InvalidAgentToken, authenticate_agent
-from mometrics_control.alerting.state import Transition
+from mometrics_control.alerting.state import MonitorRules
 from mometrics_control.config import Settings
 from mometrics_control.gateway.assignment import (
     MonitorDef,
@@ -33,7 +34,9 @@ from mometrics_control.gateway.assignment import (
     load_monitors,
     load_versions,
 )
-from mometrics_control.gateway.ingest import Ingestor, validate
+from mometrics_control.gateway.batches import BatchHandler, TransitionDispatcher, TransitionSink
+from mometrics_control.gateway.ingest import Ingestor
+from mometrics_control.gateway.metrics import FleetView, GatewayMetrics
 from mometrics_control.gateway.session import AgentSession
 from mometrics_control.gateway.testnow import CheckRelay
 from mometrics_control.models import Agent
@@ -50,15 +53,12 @@ HELLO_TIMEOUT_S = 10.0
 # change notice on Redis was missed.
 FULL_RELOAD_INTERVAL_S = 30.0
 TICK_INTERVAL_S = 2.0
-# A batch not committed within this time is left unacknowledged; the agent
-# sends it again.
-INGEST_TIMEOUT_S = 20.0
 PUBSUB_CLOSE_TIMEOUT_S = 1.0
 LISTEN_POLL_S = 1.0
 # How long drain() waits for the background tasks to end once cancelled.
 DRAIN_TASKS_TIMEOUT_S = 5.0
 
-TransitionSink = Callable[[list[Transition]], Awaitable[None]]
+__all__ = ["SESSION_CHANNEL", "Gateway", "TransitionSink"]
 
 
 async def _close_pubsub(pubsub: PubSub) -> None:
@@ -85,7 +85,14 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.redis = redis
-        self.ingestor = Ingestor(pool)
+        self.rules = MonitorRules()
+        self.ingestor = Ingestor(pool, self.rules)
+        self.metrics = GatewayMetrics()
+        self.metrics.watch_fleet(self._fleet_view)
+        self.transitions = TransitionDispatcher(on_transitions) if on_transitions else None
+        self.batches = BatchHandler(
+            self.ingestor, self.metrics, settings.max_batch_results, self.transitions
+        )
         self.gateway_id = settings.gateway_id or default_gateway_id()
         self.sessions: dict[str, AgentSession] = {}
         self.monitors: dict[str, MonitorDef] = {}
@@ -93,7 +100,8 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         self.plans: dict[str, RegionPlan] = {}
         # Organisation of each agent seen, None for shared agents.
         self.agent_orgs: dict[str, str | None] = {}
-        self.on_transitions = on_transitions
+        # Live agents of the whole fleet per region, refreshed every tick.
+        self.fleet: dict[str, dict[str, str | None]] = {}
         self.check_relay = CheckRelay(redis)
         self.liveness_s = float(settings.heartbeat_interval_s * settings.liveness_heartbeats)
         self._tasks: list[asyncio.Task[None]] = []
@@ -107,6 +115,8 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             asyncio.create_task(self._listen(), name="gateway-listen"),
             asyncio.create_task(self._tick(), name="gateway-tick"),
         ]
+        if self.transitions is not None:
+            self.transitions.start()
         log.info(
             "gateway started",
             extra={"gateway_id": self.gateway_id, "monitors": len(self.monitors)},
@@ -201,6 +211,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                     last_reload = now
                 await self._close_revoked()
                 await self._refresh_live()
+                await self._refresh_fleet()
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # noqa: BLE001 - the loop must survive outages
@@ -243,6 +254,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
 
     def _update_monitors(self, changes: dict[str, MonitorDef | None]) -> None:
         """Apply changed (or, as None, removed) monitors to plans and sessions."""
+        self.rules.forget(changes)
         for monitor_id, monitor in changes.items():
             if monitor is None:
                 self.monitors.pop(monitor_id, None)
@@ -280,6 +292,21 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         for region in set(self.plans) - regions:
             del self.plans[region]
 
+    async def _refresh_fleet(self) -> None:
+        """Read the live agents of every region, for the coverage gauges."""
+        live = await registry.live_by_region(self.redis, self.liveness_s)
+        orgs = await self._with_orgs({agent_id for ids in live.values() for agent_id in ids})
+        self.fleet = {
+            region: {agent_id: orgs[agent_id] for agent_id in ids if agent_id in orgs}
+            for region, ids in live.items()
+        }
+
+    def _fleet_view(self) -> FleetView:
+        connected: dict[str, int] = {}
+        for session in self.sessions.values():
+            connected[session.region] = connected.get(session.region, 0) + 1
+        return FleetView(connected, self.fleet, self.monitors)
+
     async def _with_orgs(self, agent_ids: set[str]) -> dict[str, str | None]:
         """Map agent ids to their organisation (None for shared agents)."""
         unknown = [uuid.UUID(a) for a in agent_ids if a not in self.agent_orgs]
@@ -312,6 +339,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             messages = session.change(upserts, removed)
             for message in messages:
                 session.send(message)
+            self.metrics.assignment_messages.labels(kind="delta").inc(len(messages))
             if messages:
                 log.debug(
                     "assignment delta sent",
@@ -350,6 +378,8 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
             # land while _close awaits Redis. The shield lets the cleanup finish,
             # so the agent's monitors move to another agent at once.
             await asyncio.shield(self._close(session))
+        if session.violation is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, session.violation)
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Agent:  # type: ignore[type-arg]
         metadata = dict(context.invocation_metadata() or ())
@@ -369,13 +399,22 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
         agent: Agent,
     ) -> agent_pb2.Hello:
+        agent_id = str(agent.id)
         try:
             first = await asyncio.wait_for(anext(request_iterator), HELLO_TIMEOUT_S)
         except (TimeoutError, StopAsyncIteration):
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "expected Hello first")
             raise
-        if first.WhichOneof("body") != "hello":
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be Hello")
+        except DecodeError as err:
+            reason = f"the first message is not a valid AgentMessage: {err}"
+            self._count_violation(agent_id, reason)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, reason)
+            raise
+        kind = first.WhichOneof("body")
+        if kind != "hello":
+            reason = f"the first message must be Hello, not {kind or 'an empty message'}"
+            self._count_violation(agent_id, reason)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, reason)
         hello = first.hello
         if hello.agent_id != str(agent.id):
             await context.abort(
@@ -419,6 +458,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         owned = [self.monitors[m] for m in plan.owned_by(session.agent_id) if m in self.monitors]
         for message in session.snapshot(owned):
             session.send(message)
+            self.metrics.assignment_messages.labels(kind=message.WhichOneof("body")).inc()
         self.sessions[session.agent_id] = session
         self._apply(session.region, moved)
         log.info(
@@ -474,22 +514,43 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
                 session.last_message_at = time.monotonic()
                 kind = message.WhichOneof("body")
                 if kind == "batch":
-                    await self._ingest(session, message.batch)
+                    await self.batches.handle(session, message.batch, self.monitors)
                 elif kind == "heartbeat":
                     await self._heartbeat(session, message.heartbeat)
                 elif kind == "check_report":
                     await self.check_relay.publish(session, message.check_report)
-                else:
+                elif kind == "hello":
+                    self._end_for_violation(
+                        session, "Hello was sent twice, but only the first message may be Hello"
+                    )
+                    return
+                elif kind not in session.ignored_kinds:
+                    # An empty body is a message type newer than this
+                    # gateway. The protocol only grows, so it is skipped.
+                    session.ignored_kinds.add(kind)
                     log.warning(
                         "unexpected message ignored",
                         extra={"agent_id": session.agent_id, "kind": kind},
                     )
         except asyncio.CancelledError:
             raise
+        except DecodeError as err:
+            reason = f"a message on the stream is not a valid AgentMessage: {err}"
+            self._end_for_violation(session, reason)
         except Exception as err:  # noqa: BLE001 - a broken stream ends only its session
             log.info("agent stream ended", extra={"agent_id": session.agent_id, "error": repr(err)})
         finally:
             session.close()
+
+    def _count_violation(self, agent_id: str, reason: str) -> None:
+        self.metrics.protocol_violations.inc()
+        log.warning("agent broke the protocol", extra={"agent_id": agent_id, "reason": reason})
+
+    def _end_for_violation(self, session: AgentSession, reason: str) -> None:
+        """End the stream, which Connect then aborts with INVALID_ARGUMENT and `reason`."""
+        self._count_violation(session.agent_id, reason)
+        session.violation = reason
+        session.close()
 
     async def _heartbeat(self, session: AgentSession, heartbeat: agent_pb2.Heartbeat) -> None:
         await registry.mark_live(self.redis, session.region, session.agent_id)
@@ -503,49 +564,7 @@ class Gateway(agent_pb2_grpc.AgentServiceServicer):
         )
         await self._touch(session.agent_id)
 
-    async def _ingest(self, session: AgentSession, batch: agent_pb2.ResultBatch) -> None:
-        ack = agent_pb2.BatchAck(batch_id=batch.batch_id)
-        if len(batch.results) > self.settings.max_batch_results:
-            ack.outcome = agent_pb2.BatchAck.OUTCOME_REJECTED
-            ack.reasons.append(
-                f"batch of {len(batch.results)} results exceeds the limit of "
-                f"{self.settings.max_batch_results}"
-            )
-            ack.rejected_count = len(batch.results)
-            session.send(agent_pb2.ControlMessage(ack=ack))
-            log.warning("oversize batch rejected", extra={"agent_id": session.agent_id})
-            return
-        accepted, reasons = validate(batch, session.region, self.monitors, dt.datetime.now(dt.UTC))
-        try:
-            async with asyncio.timeout(INGEST_TIMEOUT_S):
-                stored, transitions = await self.ingestor.store(
-                    uuid.UUID(session.agent_id), session.region, accepted
-                )
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError) as err:
-            # No acknowledgement: the agent keeps the batch and sends it again.
-            log.warning(
-                "batch not stored; agent will resend",
-                extra={
-                    "agent_id": session.agent_id,
-                    "batch_id": batch.batch_id,
-                    "error": repr(err),
-                },
-            )
-            return
-        ack.outcome = agent_pb2.BatchAck.OUTCOME_STORED
-        ack.stored_count = stored
-        ack.rejected_count = len(batch.results) - len(accepted)
-        ack.reasons.extend(reasons)
-        session.send(agent_pb2.ControlMessage(ack=ack))
-        if reasons:
-            log.warning(
-                "results rejected",
-                extra={
-                    "agent_id": session.agent_id,
-                    "batch_id": batch.batch_id,
-                    "rejected": ack.rejected_count,
-                    "reason": reasons[0],
-                },
-            )
-        if transitions and self.on_transitions is not None:
-            await self.on_transitions(transitions)
+    async def finish(self) -> None:
+        """Hand pending transitions to alerting. Call it once no stream is left."""
+        if self.transitions is not None:
+            await self.transitions.stop()

@@ -44,6 +44,11 @@ class AgentSession:
     # Set when a newer session of the same agent opened. The agent is then
     # still live, so closing this session must not mark it gone.
     is_replaced: bool = False
+    # Why the agent's stream ends with INVALID_ARGUMENT, once it broke the
+    # protocol.
+    violation: str | None = None
+    # Message kinds skipped and logged once. None is a message with no body.
+    ignored_kinds: set[str | None] = dataclasses.field(default_factory=set)
 
     def send(self, message: agent_pb2.ControlMessage) -> None:
         self.outbox.put_nowait(message)

@@ -67,7 +67,10 @@ export function TestRunPanel({ state, onCancel }: { state: TestRunState; onCance
     }
     case "failed": {
       const waitSeconds =
-        state.retryAt === null ? 0 : Math.max(0, Math.ceil((state.retryAt - now) / 1000));
+        // `now` is a tick behind on the first render after the response.
+        state.retryAt === null
+          ? 0
+          : Math.max(0, Math.ceil((state.retryAt - Math.max(now, Date.now())) / 1000));
       if (state.retryAt !== null) {
         // The server's message carries a countdown frozen at the response time.
         return (
